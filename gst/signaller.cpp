@@ -1,0 +1,122 @@
+/* gst-voicecall: the signaller interface (see signaller.h). */
+#include "signaller.h"
+
+G_DEFINE_INTERFACE (GstVoiceSignaller, gst_voice_signaller, G_TYPE_OBJECT)
+G_DEFINE_QUARK (gst-voice-signaller-error-quark, gst_voice_signaller_error)
+
+enum {
+  SIGNAL_SESSION_REQUESTED,
+  SIGNAL_SESSION_DESCRIPTION,
+  SIGNAL_HANDLE_ICE,
+  SIGNAL_SESSION_ENDED,
+  SIGNAL_ERROR,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+static void
+gst_voice_signaller_default_init (GstVoiceSignallerInterface *iface)
+{
+  GType type = G_TYPE_FROM_INTERFACE (iface);
+  GType sdp = GST_TYPE_WEBRTC_SESSION_DESCRIPTION;
+
+  /* (session-id, peer, offer or NULL) */
+  signals[SIGNAL_SESSION_REQUESTED] = g_signal_new ("session-requested", type,
+      G_SIGNAL_RUN_LAST, 0, nullptr, nullptr, nullptr, G_TYPE_NONE, 3,
+      G_TYPE_STRING, G_TYPE_STRING, sdp | G_SIGNAL_TYPE_STATIC_SCOPE);
+  /* (session-id, answer) */
+  signals[SIGNAL_SESSION_DESCRIPTION] = g_signal_new ("session-description", type,
+      G_SIGNAL_RUN_LAST, 0, nullptr, nullptr, nullptr, G_TYPE_NONE, 2,
+      G_TYPE_STRING, sdp | G_SIGNAL_TYPE_STATIC_SCOPE);
+  /* (session-id, mline-index, candidate or NULL) */
+  signals[SIGNAL_HANDLE_ICE] = g_signal_new ("handle-ice", type, G_SIGNAL_RUN_LAST, 0,
+      nullptr, nullptr, nullptr, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_STRING);
+  /* (session-id) */
+  signals[SIGNAL_SESSION_ENDED] = g_signal_new ("session-ended", type, G_SIGNAL_RUN_LAST, 0,
+      nullptr, nullptr, nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* (session-id or NULL, message) */
+  signals[SIGNAL_ERROR] = g_signal_new ("error", type, G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
+      nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+}
+
+gboolean
+gst_voice_signaller_start (GstVoiceSignaller *self, GError **error)
+{
+  g_return_val_if_fail (GST_IS_VOICE_SIGNALLER (self), FALSE);
+  auto *iface = GST_VOICE_SIGNALLER_GET_IFACE (self);
+  return iface->start ? iface->start (self, error) : TRUE;
+}
+
+void
+gst_voice_signaller_stop (GstVoiceSignaller *self)
+{
+  g_return_if_fail (GST_IS_VOICE_SIGNALLER (self));
+  auto *iface = GST_VOICE_SIGNALLER_GET_IFACE (self);
+  if (iface->stop)
+    iface->stop (self);
+}
+
+void
+gst_voice_signaller_send_sdp (GstVoiceSignaller *self, const gchar *session_id,
+    const GstWebRTCSessionDescription *sdp)
+{
+  g_return_if_fail (GST_IS_VOICE_SIGNALLER (self));
+  g_return_if_fail (session_id != nullptr && sdp != nullptr);
+  GST_VOICE_SIGNALLER_GET_IFACE (self)->send_sdp (self, session_id, sdp);
+}
+
+void
+gst_voice_signaller_add_ice (GstVoiceSignaller *self, const gchar *session_id,
+    guint mline_index, const gchar *candidate)
+{
+  g_return_if_fail (GST_IS_VOICE_SIGNALLER (self));
+  g_return_if_fail (session_id != nullptr);
+  auto *iface = GST_VOICE_SIGNALLER_GET_IFACE (self);
+  if (iface->add_ice)
+    iface->add_ice (self, session_id, mline_index, candidate);
+}
+
+void
+gst_voice_signaller_end_session (GstVoiceSignaller *self, const gchar *session_id,
+    const gchar *reason)
+{
+  g_return_if_fail (GST_IS_VOICE_SIGNALLER (self));
+  g_return_if_fail (session_id != nullptr);
+  auto *iface = GST_VOICE_SIGNALLER_GET_IFACE (self);
+  if (iface->end_session)
+    iface->end_session (self, session_id, reason);
+}
+
+void
+gst_voice_signaller_emit_session_requested (GstVoiceSignaller *self, const gchar *session_id,
+    const gchar *peer, const GstWebRTCSessionDescription *offer)
+{
+  g_signal_emit (self, signals[SIGNAL_SESSION_REQUESTED], 0, session_id, peer, offer);
+}
+
+void
+gst_voice_signaller_emit_session_description (GstVoiceSignaller *self,
+    const gchar *session_id, const GstWebRTCSessionDescription *answer)
+{
+  g_signal_emit (self, signals[SIGNAL_SESSION_DESCRIPTION], 0, session_id, answer);
+}
+
+void
+gst_voice_signaller_emit_handle_ice (GstVoiceSignaller *self, const gchar *session_id,
+    guint mline_index, const gchar *candidate)
+{
+  g_signal_emit (self, signals[SIGNAL_HANDLE_ICE], 0, session_id, mline_index, candidate);
+}
+
+void
+gst_voice_signaller_emit_session_ended (GstVoiceSignaller *self, const gchar *session_id)
+{
+  g_signal_emit (self, signals[SIGNAL_SESSION_ENDED], 0, session_id);
+}
+
+void
+gst_voice_signaller_emit_error (GstVoiceSignaller *self, const gchar *session_id,
+    const gchar *message)
+{
+  g_signal_emit (self, signals[SIGNAL_ERROR], 0, session_id, message);
+}
