@@ -1,0 +1,27 @@
+/* gst-voicecall: small helpers shared by the bins of this plugin. */
+#pragma once
+
+#include <gst/gst.h>
+
+#include <initializer_list>
+
+namespace vc {
+
+/* Creates an element of `factory`, or posts an error on `owner` naming the missing plugin
+ * package and returns nullptr. */
+GstElement *make_element (GstElement *owner, const char *factory, const char *name);
+
+/* Adds the elements to `bin` and links them in order; false if a link fails. */
+bool add_and_link (GstBin *bin, std::initializer_list<GstElement *> chain);
+
+/* Creates an always ghost pad named `name` for `target`'s pad `target_pad` on `bin`. */
+GstPad *add_ghost_pad (GstElement *bin, const char *name, GstElement *target,
+    const char *target_pad, GstPadTemplate *templ);
+
+/* Whether `element` is `ancestor` or inside it. */
+bool is_within (GstObject *element, GstObject *ancestor);
+
+/* The outermost bin that holds `element` (the element itself if it has no parent). */
+GstElement *toplevel (GstElement *element);
+
+} // namespace vc
