@@ -23,13 +23,19 @@ Machine-readable lines go to stdout, one event per line, flushed:
   FIRST_AUDIO_MS <ms> [pc=<n>]            first decoded audio frame received
   RECORDED [pc=<n>] path=<file> frames=<n> seconds=<s>
   PC_CLOSED pc=<n>
-  HANGUP / DONE                           client finished
-  ERROR <kind> <message>                  kind: http, ice, audio, usage, internal
+  SHUTDOWN                                server got SIGTERM/SIGINT, closing
+  WHIP_RESOURCE <url>                     client: resource from Location
+  WHIP_DELETE status=<code>               client: hang-up DELETE result
+  OPUS_CTL bitrate=.. fec=.. loss_perc=.. Opus encoder knobs applied
+  RX_AUDIO frames=<n> seconds=<s>         client: total audio received
+  HANGUP / DONE exit=<code>               client finished
+  ERROR <kind> <message>                  kind: http, ice, audio, sdp, usage, internal
 Times are milliseconds since the client process started its call (client) or
 since the offer arrived (server).
 
 Client exit codes: 0 ok, 1 internal error, 2 usage, 3 HTTP/signalling failure,
-4 ICE/DTLS failure (or connection lost), 5 no audio received.
+4 ICE/DTLS failure (or connection lost), 5 no audio received (or, with
+--media-timeout, audio stopped).
 
 Run with /usr/bin/python3 (Debian python3-aiortc 1.4, python3-aiohttp).
 """
@@ -50,6 +56,7 @@ import wave
 from urllib.parse import urljoin
 
 import aioice.ice
+import aioice.stun
 import av
 from aiortc import (
     MediaStreamTrack,
@@ -149,6 +156,7 @@ class AudioSink:
         self.frames = 0
         self.samples_written = 0
         self.first_frame_time = None
+        self.last_frame_time = None
         self._wav = wave.open(path, "wb") if path else None
         self._params = None  # (rate, channels, layout)
         self._resampler = None
@@ -185,8 +193,9 @@ class AudioSink:
         if self._closed:
             return
         self.frames += 1
+        self.last_frame_time = time.monotonic()
         if self.first_frame_time is None:
-            self.first_frame_time = time.monotonic()
+            self.first_frame_time = self.last_frame_time
             if self.on_first:
                 self.on_first()
         if self._params is None:
@@ -538,6 +547,16 @@ def auth_headers(args):
     return {"Authorization": "Bearer %s" % args.token} if args.token else {}
 
 
+async def media_watchdog(sink, timeout, stalled):
+    start = time.monotonic()
+    while True:
+        await asyncio.sleep(min(0.1, timeout / 4))
+        last = sink.last_frame_time or start
+        if time.monotonic() - last > timeout:
+            stalled.set()
+            return
+
+
 async def run_client(args):
     import aiohttp
 
@@ -578,7 +597,19 @@ async def run_client(args):
     code = EXIT_OK
     async with aiohttp.ClientSession(timeout=timeout) as session:
         try:
-            await pc.setLocalDescription(await pc.createOffer())  # gathers all candidates
+            try:
+                # aiortc gathers *all* candidates here (no trickle)
+                await asyncio.wait_for(pc.setLocalDescription(await pc.createOffer()),
+                                       args.gather_timeout)
+            except asyncio.TimeoutError:
+                raise PeerError("ice", "candidate gathering took more than %.1f s "
+                                "(STUN/TURN server unreachable?)" % args.gather_timeout,
+                                EXIT_ICE)
+            except (aioice.stun.TransactionFailed, aioice.stun.TransactionTimeout,
+                    OSError) as e:
+                raise PeerError("ice", "candidate gathering failed (STUN/TURN server "
+                                "unreachable or refused?): %s: %s" % (type(e).__name__, e),
+                                EXIT_ICE)
             offer_sdp = pc.localDescription.sdp
             emit("OFFER_READY_MS", ms_since(t0))
             if args.print_sdp:
@@ -614,14 +645,23 @@ async def run_client(args):
                     pc.iceConnectionState), EXIT_ICE)
 
             # the call
-            waits = [asyncio.ensure_future(e.wait()) for e in (broken, hangup)]
+            stalled = asyncio.Event()
+            watchdog = None
+            if args.media_timeout > 0:
+                watchdog = asyncio.ensure_future(media_watchdog(sink, args.media_timeout, stalled))
+            waits = [asyncio.ensure_future(e.wait()) for e in (broken, hangup, stalled)]
             done, pending = await asyncio.wait(waits, timeout=args.duration,
                                                return_when=asyncio.FIRST_COMPLETED)
             for w in pending:
                 w.cancel()
+            if watchdog:
+                watchdog.cancel()
             if broken.is_set() and not hangup.is_set():
                 raise PeerError("ice", "connection lost during call (state=%s)"
                                 % pc.connectionState, EXIT_ICE)
+            if stalled.is_set() and not hangup.is_set():
+                raise PeerError("audio", "no audio for %.1f s (media timeout)"
+                                % args.media_timeout, EXIT_NO_AUDIO)
             if sink.first_frame_time is None:
                 code = EXIT_NO_AUDIO
                 emit("ERROR", "audio", "no audio received")
@@ -641,6 +681,7 @@ async def run_client(args):
                     code = code or EXIT_HTTP
             await pc.close()
             await sink.stop()
+            emit("RX_AUDIO", "frames=%d" % sink.frames, "seconds=%.2f" % sink.seconds)
             if args.record:
                 emit("RECORDED", "path=%s" % args.record, "frames=%d" % sink.frames,
                      "seconds=%.2f" % sink.seconds)
@@ -703,6 +744,12 @@ def build_parser():
                    help="seconds to stay in the call after connecting, default 5")
     c.add_argument("--connect-timeout", type=float, default=15.0,
                    help="seconds from answer to connectionState=connected, default 15")
+    c.add_argument("--media-timeout", type=float, default=0.0,
+                   help="fail (exit 5) if no audio frame arrives for this many seconds "
+                        "during the call (counted from connect); default 0 = off")
+    c.add_argument("--gather-timeout", type=float, default=20.0,
+                   help="seconds allowed for candidate gathering, default 20 (a dead "
+                        "TURN server otherwise takes aioice ~64 s)")
     c.add_argument("--http-timeout", type=float, default=10.0,
                    help="per-request HTTP timeout in seconds, default 10")
     common(c)
