@@ -1,4 +1,4 @@
-/* gst-voicecall tests: what tone is in some audio (see tone.h). */
+/* gst-voicecall: what tone is in some audio (see tone.h). */
 #include "tone.h"
 
 #include <cmath>

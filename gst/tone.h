@@ -1,4 +1,4 @@
-/* gst-voicecall tests: what tone is in some audio. */
+/* gst-voicecall: what tone is in some audio (used by the CLI's demo and analyze, and by tests). */
 #pragma once
 
 #include <cstdint>

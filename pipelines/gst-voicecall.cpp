@@ -1,0 +1,55 @@
+/* gst-voicecall: the command-line caller and callee.
+ *
+ *   gst-voicecall demo                      a call between two parties in this process
+ *   gst-voicecall analyze FILE.wav          the dominant frequency of a recording
+ *
+ * Every subcommand has --help.
+ */
+#include "cli.h"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+static void
+usage (FILE *out)
+{
+  fprintf (out,
+      "gst-voicecall: two-way WebRTC voice calls with GStreamer\n"
+      "\n"
+      "Usage:\n"
+      "  gst-voicecall serve [--listen ADDR:PORT] [options]   answer calls (HTTP: WHIP and JSON)\n"
+      "  gst-voicecall call URL [options]                      call a callee, e.g.\n"
+      "                                                        http://127.0.0.1:8080/call\n"
+      "  gst-voicecall demo [--seconds N] [--out-dir DIR]      a call between two parties in\n"
+      "                                                        this process, with test tones\n"
+      "  gst-voicecall analyze FILE.wav                        print the dominant frequency\n"
+      "\n"
+      "Run 'gst-voicecall COMMAND --help' for the options of a command.\n"
+      "Audio sources: --source mic | tone:FREQ | wav:FILE; sinks: --sink speakers | wav:FILE | none.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 2 || !strcmp (argv[1], "--help") || !strcmp (argv[1], "-h") ||
+      !strcmp (argv[1], "help")) {
+    usage (argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string command = argv[1];
+  /* The subcommand sees its own name as argv[0]. */
+  argc--;
+  argv++;
+  if (command == "demo")
+    return vc::cli::demo (argc, argv);
+  if (command == "analyze")
+    return vc::cli::analyze (argc, argv);
+  if (command == "serve")
+    return vc::cli::serve (argc, argv);
+  if (command == "call")
+    return vc::cli::call (argc, argv);
+  fprintf (stderr, "gst-voicecall: unknown command '%s'\n\n", command.c_str ());
+  usage (stderr);
+  return 2;
+}

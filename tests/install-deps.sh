@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what gst-voicecall needs to build and test on Debian 12 (run as root or with sudo).
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+PACKAGES=(
+  # build
+  meson ninja-build pkg-config g++
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  libnice-dev libsoup-3.0-dev libjson-glib-dev libopus-dev
+  # run: webrtcbin, webrtcdsp, opus, nice
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-nice
+  # interop peers and the network lab
+  python3-aiortc python3-aiohttp python3-numpy
+  iproute2 iptables libnetfilter-queue-dev
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
