@@ -17,6 +17,10 @@
  *  - `voicecall-session-started`: session-id (string), peer (string), role ("caller"/"callee")
  *  - `voicecall-first-audio`: session-id, peer, setup-ms (double: session start → first audio)
  *  - `voicecall-session-ended`: session-id, peer, reason (string)
+ *  - `voicecall-stats` (every stats-interval ms): session-id, peer, rtt-ms, fraction-lost,
+ *    remote-fraction-lost, cumulative-lost, jitter-ms, send-kbps, receive-kbps,
+ *    concealed-ratio, mos, packets-sent, packets-received, local-/remote-candidate-type
+ *    (see docs/stats.md)
  *
  * ## Example launch lines
  * |[
@@ -27,6 +31,7 @@
 #include "gstvoicecall.h"
 
 #include "binutil.h"
+#include "callstats.h"
 #include "contextthread.h"
 #include "gstptr.h"
 #include "sdputil.h"
@@ -39,6 +44,7 @@
 #include <atomic>
 #include <cstring>
 #include <map>
+#include <utility>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -55,12 +61,14 @@ enum {
   PROP_TURN_SERVER,
   PROP_LATENCY,
   PROP_ICE_ADDRESSES,
+  PROP_STATS_INTERVAL,
 };
 
 /* 60 ms: three 20 ms Opus frames. Enough for the jitter of a LAN or a good internet path,
  * about what browsers' adaptive jitter buffers settle at on such paths, and a third of
  * webrtcbin's 200 ms default, which is audible as delay in conversation. */
 constexpr guint DEFAULT_LATENCY = 60;
+constexpr guint DEFAULT_STATS_INTERVAL = 1000;
 constexpr const char *OPUS_CAPS = "application/x-rtp, media=(string)audio, "
                                   "encoding-name=(string)OPUS, clock-rate=(int)48000";
 
@@ -83,6 +91,8 @@ struct Session {
   gint64 started_us = 0;
   bool got_audio = false;
   std::atomic<int> send_pt {-1};  /* payload type the peer expects from us */
+  vc::stats::Sample last_stats;
+  bool have_stats = false;
 };
 
 struct Settings {
@@ -90,6 +100,7 @@ struct Settings {
   std::string turn_server;
   guint latency = DEFAULT_LATENCY;
   std::string ice_addresses;
+  guint stats_interval = DEFAULT_STATS_INTERVAL;
 };
 
 } // namespace
@@ -109,6 +120,7 @@ struct GstVoiceCallPrivate {
   bool running = false;
   bool client = false; /* a client ends with its one session */
   bool eos_sent = false;
+  guint stats_timer = 0;
 };
 
 struct _GstVoiceCall {
@@ -653,6 +665,43 @@ create_session (GstVoiceCall *self, const std::string &id, const std::string &pe
   return s;
 }
 
+/* ---- statistics ---------------------------------------------------------------------- */
+
+static void
+on_stats (GstVoiceCall *self, const std::shared_ptr<Session> &s, const GstStructure *reply)
+{
+  vc::stats::Sample sample;
+  if (!reply || !vc::stats::parse (reply, &sample))
+    return;
+  if (s->have_stats) {
+    auto report = vc::stats::report (s->last_stats, sample, copy_settings (self).latency);
+    GstStructure *st = vc::stats::to_structure (report, sample);
+    gst_structure_set (st, "session-id", G_TYPE_STRING, s->id.c_str (), "peer", G_TYPE_STRING,
+        s->peer.c_str (), nullptr);
+    gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), st));
+  }
+  s->last_stats = sample;
+  s->have_stats = true;
+}
+
+/* Every stats-interval ms, each session's statistics become a voicecall-stats message. */
+static void
+schedule_stats (GstVoiceCall *self)
+{
+  auto *priv = self->priv;
+  guint interval = copy_settings (self).stats_interval;
+  if (interval == 0 || !priv->running)
+    return;
+  priv->stats_timer = priv->ctl->timeout (interval, [self] {
+    auto *priv = self->priv;
+    priv->stats_timer = 0;
+    for (auto &kv : priv->sessions)
+      g_signal_emit_by_name (kv.second->webrtc, "get-stats", nullptr,
+          make_promise (self, kv.first, "reading statistics", on_stats));
+    schedule_stats (self);
+  });
+}
+
 /* ---- signaller callbacks (any thread) ------------------------------------------------ */
 
 static void
@@ -672,6 +721,8 @@ on_session_requested (GstVoiceSignaller *signaller, const gchar *session_id, con
     auto s = create_session (self, id, from, !remote);
     if (!s)
       return;
+    if (!remote)
+      self->priv->client = true; /* we called: the call is over when this session ends */
     if (remote)
       g_signal_emit_by_name (s->webrtc, "set-remote-description", remote.get (),
           make_promise (self, id, "applying the offer", on_offer_set));
@@ -772,6 +823,7 @@ start (GstVoiceCall *self)
   priv->ctl->invoke_sync ([self] {
     self->priv->running = true;
     self->priv->eos_sent = false;
+    schedule_stats (self);
   });
   connect_signaller (self, signaller.get ());
   vc::GUnique<GError> err;
@@ -791,6 +843,7 @@ stop (GstVoiceCall *self)
   vc::GstPtr<GstVoiceSignaller> signaller = current_signaller (self);
   priv->ctl->invoke_sync ([self] {
     self->priv->running = false;
+    self->priv->ctl->cancel (std::exchange (self->priv->stats_timer, 0));
     remove_all_sessions (self, "stopped", true);
   });
   if (signaller) {
@@ -873,6 +926,9 @@ gst_voice_call_set_property (GObject *object, guint prop_id, const GValue *value
     case PROP_ICE_ADDRESSES:
       priv->settings.ice_addresses = g_value_get_string (value) ? g_value_get_string (value) : "";
       break;
+    case PROP_STATS_INTERVAL:
+      priv->settings.stats_interval = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -900,6 +956,9 @@ gst_voice_call_get_property (GObject *object, guint prop_id, GValue *value, GPar
       break;
     case PROP_ICE_ADDRESSES:
       g_value_set_string (value, priv->settings.ice_addresses.c_str ());
+      break;
+    case PROP_STATS_INTERVAL:
+      g_value_set_uint (value, priv->settings.stats_interval);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1020,6 +1079,11 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
           "Comma-separated local IP addresses to use for ICE, e.g. 127.0.0.1 to call on this "
           "machine (libnice skips loopback otherwise). Empty: every interface but loopback.",
           nullptr, flags));
+  g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
+      g_param_spec_uint ("stats-interval", "Statistics interval",
+          "Every this many ms, post a voicecall-stats element message per session (RTT, loss, "
+          "jitter, bitrates, concealment, MOS estimate); 0: never", 0, 60000,
+          DEFAULT_STATS_INTERVAL, flags));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
