@@ -284,17 +284,23 @@ run_recv (const Options &o, int fd)
   return 0;
 }
 
-// Sends probe seq at its slot; the schedule is absolute so it cannot drift.
+// Sends probe seq.  Errors a lab produces on purpose (no route, ICMP
+// unreachable from a blocked port) are counted, anything else is fatal.
 bool
-send_probe (int fd, const Options &o, char *buf, uint32_t seq)
+send_probe (int fd, const Options &o, char *buf, uint32_t seq,
+    uint64_t &errors)
 {
   Probe p = { kMagic, seq, static_cast<uint32_t> (o.count), 0, now_ns (), 0 };
   std::memcpy (buf, &p, sizeof p);
-  if (send (fd, buf, o.size, 0) < 0 && errno != ECONNREFUSED) {
-    std::perror ("udpprobe: send");
-    return false;
+  if (send (fd, buf, o.size, 0) >= 0)
+    return true;
+  if (errno == ECONNREFUSED || errno == ENETUNREACH || errno == EHOSTUNREACH
+      || errno == EPERM) {
+    errors++;
+    return true;
   }
-  return true;
+  std::perror ("udpprobe: send");
+  return false;
 }
 
 int
@@ -303,12 +309,15 @@ run_send (const Options &o, int fd)
   char buf[kMaxSize] = {};
   const int64_t start = now_ns (), gap = static_cast<int64_t> (1e9 / o.pps);
   long sent = 0;
+  uint64_t errors = 0;
+  // The schedule is absolute, so a late wake-up cannot make the rate drift.
   for (; sent < o.count && !g_stop; sent++) {
     sleep_until (start + sent * gap);
-    if (!send_probe (fd, o, buf, static_cast<uint32_t> (sent)))
+    if (!send_probe (fd, o, buf, static_cast<uint32_t> (sent), errors))
       return 1;
   }
-  std::printf ("sent=%ld\n", sent);
+  std::printf ("sent=%ld\nsend_errors=%llu\n", sent,
+      (unsigned long long) errors);
   return 0;
 }
 
@@ -319,6 +328,7 @@ run_echo (const Options &o, int fd)
   const int64_t deadline = now_ns () + o.timeout_ms * int64_t (1000000);
   int64_t idle_deadline = INT64_MAX;
   uint64_t echoed = 0;
+  char peer[INET_ADDRSTRLEN + 8] = "none";
   while (!g_stop) {
     int wait = ms_until (deadline);
     if (o.idle_ms > 0 && idle_deadline != INT64_MAX)
@@ -330,6 +340,11 @@ run_echo (const Options &o, int fd)
     sockaddr_in from;
     while (read_probe (fd, buf, len, p, &from)) {
       p.echo_ns = now_ns ();
+      if (!echoed) {                // shows whether a NAT rewrote the source
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop (AF_INET, &from.sin_addr, ip, sizeof ip);
+        std::snprintf (peer, sizeof peer, "%s:%u", ip, ntohs (from.sin_port));
+      }
       std::memcpy (buf, &p, sizeof p);
       sendto (fd, buf, static_cast<size_t> (len), 0,
           reinterpret_cast<sockaddr *> (&from), sizeof from);
@@ -337,7 +352,8 @@ run_echo (const Options &o, int fd)
       idle_deadline = p.echo_ns + o.idle_ms * int64_t (1000000);
     }
   }
-  std::printf ("echoed=%llu\n", (unsigned long long) echoed);
+  std::printf ("echoed=%llu\nfirst_peer=%s\n", (unsigned long long) echoed,
+      peer);
   return 0;
 }
 
@@ -349,6 +365,7 @@ run_ping (const Options &o, int fd)
   lab::DelayAccumulator up, down;
   const int64_t start = now_ns (), gap = static_cast<int64_t> (1e9 / o.pps);
   long sent = 0;
+  uint64_t errors = 0;
   int64_t deadline = start + o.timeout_ms * int64_t (1000000);
   while (!g_stop && now_ns () < deadline &&
       rtt.received () < static_cast<uint64_t> (o.count)) {
@@ -367,10 +384,11 @@ run_ping (const Options &o, int fd)
     }
     if (sent >= o.count)
       break;                      // idle after the last send
-    if (!send_probe (fd, o, buf, static_cast<uint32_t> (sent++)))
+    if (!send_probe (fd, o, buf, static_cast<uint32_t> (sent++), errors))
       return 1;
   }
   std::fputs (rtt.report (static_cast<uint64_t> (sent)).c_str (), stdout);
+  std::printf ("send_errors=%llu\n", (unsigned long long) errors);
   for (const auto &d : { std::make_pair ("up", up.stats ()),
            std::make_pair ("down", down.stats ()) }) {
     std::printf ("%s_delay_mean_ms=%.3f\n%s_delay_stddev_ms=%.3f\n"
