@@ -110,7 +110,7 @@ peak_db (const GstStructure *s)
   const GValue *v = gst_structure_get_value (s, "rms");
   double best = -INFINITY;
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS /* level posts a GValueArray */
-  if (v && G_VALUE_HOLDS (v, G_TYPE_VALUE_ARRAY)) {
+  if (v && G_VALUE_HOLDS (v, g_value_array_get_type ())) {
     auto *arr = static_cast<GValueArray *> (g_value_get_boxed (v));
     for (guint i = 0; arr && i < arr->n_values; i++)
       best = std::max (best, g_value_get_double (g_value_array_get_nth (arr, i)));
