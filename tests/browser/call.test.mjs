@@ -205,6 +205,11 @@ function freePort() {
   });
 }
 
+const running = new Set();  // callees to stop if this script is interrupted
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => { running.forEach((c) => c.kill()); console.log(`interrupted by ${sig}`); process.exit(130); });
+}
+
 class Callee {
   constructor(cmd, logFile) {
     this.cmd = cmd;
@@ -212,7 +217,12 @@ class Callee {
     const fd = fs.openSync(logFile, 'w');
     this.proc = spawn('sh', ['-c', `exec ${cmd}`], { stdio: ['ignore', fd, fd], detached: true });
     fs.closeSync(fd);
-    this.exit = new Promise((resolve) => this.proc.on('exit', (code, signal) => { this.exited = { code, signal }; resolve(this.exited); }));
+    running.add(this);
+    this.exit = new Promise((resolve) => this.proc.on('exit', (code, signal) => {
+      this.exited = { code, signal };
+      running.delete(this);
+      resolve(this.exited);
+    }));
     log(`callee pid ${this.proc.pid}: ${cmd}`);
   }
 
