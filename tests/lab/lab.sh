@@ -29,6 +29,7 @@ if [[ ${BASH_SOURCE[0]} != "$0" ]]; then
 fi
 
 set -euo pipefail
+shopt -s inherit_errexit          # also stop on errors inside $(...)
 
 STATE=${LAB_STATE:-/tmp/vclab}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -125,8 +126,8 @@ cmd_up () {
   CALLEE_NS=$PREFIX-callee
 
   # Whatever happens from here on, a failed up leaves nothing behind.
-  local ok=0
-  trap '((ok)) || { echo "lab.sh: up failed, cleaning up" >&2; cmd_down; }' EXIT
+  UP_OK=0
+  trap '((UP_OK)) || { echo "lab.sh: up failed, cleaning up" >&2; cmd_down; }' EXIT
   trap 'exit 143' TERM INT HUP
 
   local ns
@@ -169,9 +170,9 @@ cmd_up () {
   done
   ipt -N LAB_BLOCK
   ipt -I FORWARD 1 -j LAB_BLOCK
-  ((block)) && cmd_block_udp "${relays[@]}"
+  if ((block)); then cmd_block_udp "${relays[@]}"; fi
 
-  ok=1
+  UP_OK=1
   trap - EXIT TERM INT HUP
   log "up: $CALLER_NS ($CALLER_IP) <-> $ROUTER_NS <-> $CALLEE_NS ($CALLEE_IP)" \
       "$( ((nat)) && echo '[nat]')$( ((block)) && echo '[block-udp]')"
