@@ -34,6 +34,8 @@
 #include "callstats.h"
 #include "contextthread.h"
 #include "gstptr.h"
+#include "httpclientsignaller.h"
+#include "httpserversignaller.h"
 #include "sdputil.h"
 #include "signaller.h"
 
@@ -62,6 +64,8 @@ enum {
   PROP_LATENCY,
   PROP_ICE_ADDRESSES,
   PROP_STATS_INTERVAL,
+  PROP_URL,
+  PROP_LISTEN,
 };
 
 /* 60 ms: three 20 ms Opus frames. Enough for the jitter of a LAN or a good internet path,
@@ -101,6 +105,8 @@ struct Settings {
   guint latency = DEFAULT_LATENCY;
   std::string ice_addresses;
   guint stats_interval = DEFAULT_STATS_INTERVAL;
+  std::string url;    /* set: we call it (an HTTP client signaller) */
+  std::string listen; /* set: we answer on it (an HTTP server signaller) */
 };
 
 } // namespace
@@ -579,6 +585,29 @@ apply_ice_addresses (GstVoiceCall *self, GstElement *webrtc, const std::string &
   }
 }
 
+/* Uses the STUN/TURN servers a signaller learnt (a WHIP server's Link headers). */
+static void
+apply_signaller_ice_servers (GstVoiceCall *self, GstElement *webrtc)
+{
+  vc::GstPtr<GstVoiceSignaller> signaller = current_signaller (self);
+  if (!signaller || !GST_IS_VOICE_HTTP_CLIENT_SIGNALLER (signaller.get ()))
+    return;
+  gchar **servers = nullptr;
+  g_object_get (signaller.get (), "ice-servers", &servers, nullptr);
+  vc::GUnique<gchar *> owned (servers);
+  bool have_stun = false;
+  for (gchar **url = servers; url && *url; url++) {
+    if (g_str_has_prefix (*url, "stun") && !have_stun) {
+      g_object_set (webrtc, "stun-server", *url, nullptr);
+      have_stun = true;
+    } else if (g_str_has_prefix (*url, "turn")) {
+      gboolean ok = FALSE;
+      g_signal_emit_by_name (webrtc, "add-turn-server", *url, &ok);
+    }
+    GST_INFO_OBJECT (self, "using ICE server %s from the signaller", *url);
+  }
+}
+
 /* Accepts "stun:host:port" (RFC 7064) as well as webrtcbin's "stun://host:port". */
 static std::string
 webrtcbin_url (const std::string &url)
@@ -615,6 +644,8 @@ create_session (GstVoiceCall *self, const std::string &id, const std::string &pe
     g_object_set (s->webrtc, "stun-server", webrtcbin_url (settings.stun_server).c_str (), nullptr);
   if (!settings.turn_server.empty ())
     g_object_set (s->webrtc, "turn-server", webrtcbin_url (settings.turn_server).c_str (), nullptr);
+  if (settings.stun_server.empty () && settings.turn_server.empty ())
+    apply_signaller_ice_servers (self, s->webrtc);
   apply_ice_addresses (self, s->webrtc, settings.ice_addresses);
   /* Gaps become loss events, so that opusdec conceals them (PLC / FEC). */
   if (GstElement *rtpbin = gst_bin_get_by_name (GST_BIN (s->webrtc), "rtpbin")) {
@@ -809,6 +840,28 @@ disconnect_signaller (GstVoiceCall *self, GstVoiceSignaller *signaller)
   self->priv->signaller_handlers.clear ();
 }
 
+/* A server tells its callers (Link headers) about our STUN/TURN servers, unless it was given
+ * a list of its own. */
+static void
+advertise_ice_servers (GstVoiceCall *self, GstVoiceSignaller *server)
+{
+  Settings settings = copy_settings (self);
+  gchar **current = nullptr;
+  g_object_get (server, "ice-servers", &current, nullptr);
+  vc::GUnique<gchar *> owned (current);
+  if (current && *current)
+    return;
+  std::vector<const gchar *> list;
+  if (!settings.stun_server.empty ())
+    list.push_back (settings.stun_server.c_str ());
+  if (!settings.turn_server.empty ())
+    list.push_back (settings.turn_server.c_str ());
+  if (list.empty ())
+    return;
+  list.push_back (nullptr);
+  g_object_set (server, "ice-servers", list.data (), nullptr);
+}
+
 static bool
 start (GstVoiceCall *self)
 {
@@ -825,6 +878,8 @@ start (GstVoiceCall *self)
     self->priv->eos_sent = false;
     schedule_stats (self);
   });
+  if (GST_IS_VOICE_HTTP_SERVER_SIGNALLER (signaller.get ()))
+    advertise_ice_servers (self, signaller.get ());
   connect_signaller (self, signaller.get ());
   vc::GUnique<GError> err;
   if (!gst_voice_signaller_start (signaller.get (), vc::out (err))) {
@@ -929,6 +984,28 @@ gst_voice_call_set_property (GObject *object, guint prop_id, const GValue *value
     case PROP_STATS_INTERVAL:
       priv->settings.stats_interval = g_value_get_uint (value);
       break;
+    case PROP_URL: {
+      const gchar *url = g_value_get_string (value);
+      priv->settings.url = url ? url : "";
+      if (url && *url) {
+        auto *client = gst_voice_http_client_signaller_new ();
+        g_object_set (client, "url", url, nullptr);
+        priv->signaller = vc::adopt (GST_VOICE_SIGNALLER (client));
+        priv->settings.listen.clear ();
+      }
+      break;
+    }
+    case PROP_LISTEN: {
+      const gchar *listen = g_value_get_string (value);
+      priv->settings.listen = listen ? listen : "";
+      if (listen && *listen) {
+        auto *server = gst_voice_http_server_signaller_new ();
+        g_object_set (server, "listen", listen, "serve-page", TRUE, nullptr);
+        priv->signaller = vc::adopt (GST_VOICE_SIGNALLER (server));
+        priv->settings.url.clear ();
+      }
+      break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -959,6 +1036,13 @@ gst_voice_call_get_property (GObject *object, guint prop_id, GValue *value, GPar
       break;
     case PROP_STATS_INTERVAL:
       g_value_set_uint (value, priv->settings.stats_interval);
+      break;
+    case PROP_URL:
+      g_value_set_string (value, priv->settings.url.empty () ? nullptr : priv->settings.url.c_str ());
+      break;
+    case PROP_LISTEN:
+      g_value_set_string (value,
+          priv->settings.listen.empty () ? nullptr : priv->settings.listen.c_str ());
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1062,6 +1146,16 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
           "What carries SDP and ICE candidates to the peer (set by url=/listen=, or any "
           "GstVoiceSignaller); its properties are reachable as signaller::name=value",
           GST_TYPE_VOICE_SIGNALLER, flags));
+  g_object_class_install_property (gobject_class, PROP_URL,
+      g_param_spec_string ("url", "URL",
+          "Call this callee: an HTTP endpoint taking offers, e.g. http://host:8080/call (WHIP; "
+          "signaller::protocol=json for the aiortc /offer protocol). Creates the signaller.",
+          nullptr, flags));
+  g_object_class_install_property (gobject_class, PROP_LISTEN,
+      g_param_spec_string ("listen", "Listen",
+          "Answer calls on ADDR:PORT over HTTP (WHIP and JSON at /call and /offer, the browser "
+          "page at /; signaller::serve-page=false to turn it off). Creates the signaller.",
+          nullptr, flags));
   g_object_class_install_property (gobject_class, PROP_STUN_SERVER,
       g_param_spec_string ("stun-server", "STUN server",
           "STUN server to learn our public address, stun:host:port (RFC 7064) or "

@@ -1,0 +1,322 @@
+#!/usr/bin/python3
+"""gst-voicecall integration tests: real calls between separate processes over 127.0.0.1.
+
+Each case starts its own processes (gst-launch-1.0, the gst-voicecall CLI, real aiortc),
+lets them talk, hangs up with SIGINT (gst-launch -e turns it into EOS, so WAVs are
+finalised), and checks by content: the dominant frequency each side recorded must be the
+tone the other side sent (within 2 %).
+
+Usage: calls.py --build BUILD_DIR CASE [CASE ...]    (calls.py --list for the cases)
+Exit status 0 when every case passed.
+"""
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEER = os.path.join(HERE, "..", "peers", "aiortc_peer.py")
+PY = "/usr/bin/python3"
+
+
+class Failure(Exception):
+    pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Env:
+    def __init__(self, build):
+        self.build = os.path.abspath(build)
+        self.cli = os.path.join(self.build, "pipelines", "gst-voicecall")
+        self.env = dict(os.environ)
+        self.env["GST_PLUGIN_PATH"] = os.path.join(self.build, "plugins", "voicecall")
+        self.tmp = tempfile.mkdtemp(prefix="vc-int-")
+        self.procs = []
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def start(self, name, argv):
+        log = open(self.path(name + ".log"), "w")
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                             start_new_session=True)
+        p.name, p.logpath = name, log.name
+        self.procs.append(p)
+        return p
+
+    def log(self, p):
+        with open(p.logpath) as f:
+            return f.read()
+
+    def stop(self, p, timeout=10):
+        """SIGINT (hang-up), then wait; SIGKILL if it does not end."""
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                raise Failure(f"{p.name} did not exit within {timeout} s of SIGINT:\n{self.log(p)[-2000:]}")
+        return p.returncode
+
+    def cleanup(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+    def gst_launch(self, name, pipeline):
+        return self.start(name, ["gst-launch-1.0", "-e", "-m"] + pipeline)
+
+    def party(self, freq, call_props, wav):
+        return ["voicecapturebin", "noise-suppression=false",
+                f"source=audiotestsrc is-live=true wave=sine volume=0.3 freq={freq}",
+                "!", "voicecall"] + call_props + \
+               ["!", "voiceplaybackbin", f"sink=wavenc ! filesink location={wav}"]
+
+    def wait_http(self, port, proc, timeout=10):
+        """Waits until the callee answers OPTIONS on its port."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise Failure(f"{proc.name} exited early:\n{self.log(proc)[-2000:]}")
+            try:
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/call", method="OPTIONS")
+                urllib.request.urlopen(req, timeout=1)
+                return
+            except urllib.error.HTTPError:
+                return  # it answers
+            except OSError:
+                time.sleep(0.1)
+        raise Failure(f"{proc.name} is not listening on {port} after {timeout} s")
+
+    def wait_for(self, proc, pattern, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = re.search(pattern, self.log(proc))
+            if m:
+                return m
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise Failure(f"{proc.name}: no '{pattern}' within {timeout} s:\n{self.log(proc)[-3000:]}")
+
+    def frequency(self, wav):
+        out = subprocess.run([self.cli, "analyze", wav], capture_output=True, text=True, env=self.env)
+        m = re.search(r"dominant frequency ([0-9.]+) Hz", out.stdout)
+        if out.returncode != 0 or not m:
+            raise Failure(f"cannot analyse {wav}: {out.stdout}{out.stderr}")
+        return float(m.group(1))
+
+    def expect_tone(self, label, wav, hz):
+        got = self.frequency(wav)
+        print(f"  {label}: {got:.1f} Hz (expected {hz})")
+        if abs(got - hz) > hz * 0.02:
+            raise Failure(f"{label} heard {got:.1f} Hz, expected {hz} Hz ({wav})")
+
+
+def callee_gst(env, port, freq, wav, extra=()):
+    return env.gst_launch("callee", env.party(freq, [f"listen=127.0.0.1:{port}",
+                                                     "ice-addresses=127.0.0.1", *extra], wav))
+
+
+# ---- cases ------------------------------------------------------------------------------
+
+def gst_to_gst(env, protocol):
+    port = free_port()
+    callee = callee_gst(env, port, 880, env.path("callee.wav"))
+    env.wait_http(port, callee)
+    path = "/call" if protocol == "whip" else "/offer"
+    caller = env.gst_launch("caller", env.party(440, [
+        f"url=http://127.0.0.1:{port}{path}", f"signaller::protocol={protocol}",
+        "ice-addresses=127.0.0.1"], env.path("caller.wav")))
+    env.wait_for(caller, r"voicecall-first-audio", 20)
+    env.wait_for(callee, r"voicecall-first-audio", 20)
+    time.sleep(2)
+    env.stop(caller)
+    # The callee sees the hang-up (WHIP: DELETE; JSON: the connection closes).
+    if protocol == "whip":
+        env.wait_for(callee, r"voicecall-session-ended", 10)
+    env.stop(callee)
+    env.expect_tone("caller heard", env.path("caller.wav"), 880)
+    env.expect_tone("callee heard", env.path("callee.wav"), 440)
+
+
+def case_gst_whip(env):
+    """gst-launch caller → gst-launch callee, WHIP."""
+    gst_to_gst(env, "whip")
+
+
+def case_gst_json(env):
+    """gst-launch caller → gst-launch callee, the aiortc JSON protocol at /offer."""
+    gst_to_gst(env, "json")
+
+
+def case_gst_to_aiortc(env):
+    """our caller → a real aiortc server speaking the seed's /offer protocol."""
+    port = free_port()
+    server = env.start("aiortc-server", [PY, PEER, "server", "--listen", f"127.0.0.1:{port}",
+                                         "--freq", "1000", "--record", env.path("aiortc.wav")])
+    env.wait_for(server, r"LISTENING", 20)
+    caller = env.gst_launch("caller", env.party(440, [
+        f"url=http://127.0.0.1:{port}/offer", "signaller::protocol=json",
+        "ice-addresses=127.0.0.1"], env.path("caller.wav")))
+    env.wait_for(caller, r"voicecall-first-audio", 20)
+    time.sleep(3)
+    env.stop(caller)
+    env.stop(server)
+    env.expect_tone("our caller heard", env.path("caller.wav"), 1000)
+    env.expect_tone("aiortc server heard", env.path("aiortc.wav"), 440)
+
+
+def aiortc_to_gst(env, protocol):
+    port = free_port()
+    callee = callee_gst(env, port, 880, env.path("callee.wav"))
+    env.wait_http(port, callee)
+    path = "/call" if protocol == "whip" else "/offer"
+    client = env.start("aiortc-client", [PY, PEER, "client", "--url",
+                                         f"http://127.0.0.1:{port}{path}", "--protocol", protocol,
+                                         "--freq", "660", "--duration", "3",
+                                         "--record", env.path("aiortc.wav")])
+    try:
+        rc = client.wait(40)
+    except subprocess.TimeoutExpired:
+        raise Failure("aiortc client did not finish in 40 s:\n" + env.log(client)[-3000:])
+    if rc != 0:
+        raise Failure(f"aiortc client exited {rc}:\n{env.log(client)[-3000:]}\n--- callee:\n{env.log(callee)[-3000:]}")
+    m = re.search(r"FIRST_AUDIO_MS (\d+)", env.log(client))
+    print(f"  aiortc client: first audio after {m.group(1) if m else '?'} ms")
+    if protocol == "whip":
+        env.wait_for(callee, r"voicecall-session-ended", 10)
+    env.stop(callee)
+    env.expect_tone("aiortc client heard", env.path("aiortc.wav"), 880)
+    env.expect_tone("our callee heard", env.path("callee.wav"), 660)
+
+
+def case_aiortc_json_to_gst(env):
+    """a real aiortc client → our callee, JSON /offer."""
+    aiortc_to_gst(env, "json")
+
+
+def case_aiortc_whip_to_gst(env):
+    """a real aiortc client → our callee, WHIP."""
+    aiortc_to_gst(env, "whip")
+
+
+def case_two_callers(env):
+    """one callee, two callers at once; the first hangs up, the second keeps talking."""
+    port = free_port()
+    callee = callee_gst(env, port, 880, env.path("callee.wav"))
+    env.wait_http(port, callee)
+    first = env.gst_launch("caller1", env.party(440, [
+        f"url=http://127.0.0.1:{port}/call", "ice-addresses=127.0.0.1"], env.path("c1.wav")))
+    env.wait_for(first, r"voicecall-first-audio", 20)
+    second = env.gst_launch("caller2", env.party(660, [
+        f"url=http://127.0.0.1:{port}/call", "ice-addresses=127.0.0.1"], env.path("c2.wav")))
+    env.wait_for(second, r"voicecall-first-audio", 20)
+    time.sleep(1.5)
+    env.stop(first)
+    env.wait_for(callee, r"voicecall-session-ended", 10)
+    # The second call goes on: its recording keeps growing after the first hung up.
+    size = os.path.getsize(env.path("c2.wav")) if os.path.exists(env.path("c2.wav")) else 0
+    time.sleep(2.5)
+    if second.poll() is not None:
+        raise Failure("the second caller ended when the first hung up:\n" + env.log(second)[-2000:])
+    grown = os.path.getsize(env.path("c2.wav")) - size
+    print(f"  second caller's recording grew by {grown} bytes in 2.5 s after the first hung up")
+    if grown < 48000 * 2 * 2:  # at least 1 s of 48 kHz 16-bit mono audio
+        raise Failure(f"the second call stalled after the first hung up (grew {grown} bytes)")
+    env.stop(second)
+    env.stop(callee)
+    env.expect_tone("first caller heard", env.path("c1.wav"), 880)
+    env.expect_tone("second caller heard", env.path("c2.wav"), 880)
+    # We hear the first caller; after it hung up, the second one.
+    env.expect_tone("callee heard (last: the second caller)", env.path("callee.wav"), 660)
+
+
+def case_cli(env):
+    """the CLI: serve and call, with the live status line."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}",
+                                "--source", "tone:880", "--sink", "wav:" + env.path("serve.wav"),
+                                "--ice-address", "127.0.0.1"])
+    env.wait_http(port, serve)
+    call = env.start("call", [env.cli, "call", f"http://127.0.0.1:{port}/call", "--source",
+                              "tone:440", "--sink", "wav:" + env.path("call.wav"),
+                              "--ice-address", "127.0.0.1", "--seconds", "4"])
+    try:
+        rc = call.wait(30)
+    except subprocess.TimeoutExpired:
+        raise Failure("call did not end after --seconds 4:\n" + env.log(call)[-2000:])
+    log = env.log(call)
+    if rc != 0:
+        raise Failure(f"call exited {rc}:\n{log[-2000:]}")
+    if not re.search(r"rtt \d+ ms \| loss [0-9.]+% \| jitter [0-9.]+ ms \| send \d+ kbit/s", log):
+        raise Failure("no live status line with stats:\n" + log[-2000:])
+    env.stop(serve)
+    env.expect_tone("call heard", env.path("call.wav"), 880)
+    env.expect_tone("serve heard", env.path("serve.wav"), 440)
+
+
+def case_unreachable(env):
+    """calling a port where nothing listens: an error naming the URL, no hang."""
+    port = free_port()
+    caller = env.gst_launch("caller", env.party(440, [f"url=http://127.0.0.1:{port}/call",
+                                                      "ice-addresses=127.0.0.1"],
+                                                env.path("caller.wav")))
+    try:
+        rc = caller.wait(20)
+    except subprocess.TimeoutExpired:
+        raise Failure("the caller hangs when the callee is unreachable")
+    log = env.log(caller)
+    if rc == 0 or f"127.0.0.1:{port}/call" not in log:
+        raise Failure(f"expected an error naming the URL (exit {rc}):\n{log[-2000:]}")
+    print("  " + next(l for l in log.splitlines() if "ERROR" in l))
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("cases", nargs="*")
+    args = ap.parse_args()
+    if args.list:
+        for name, fn in CASES.items():
+            print(f"{name}: {fn.__doc__}")
+        return 0
+    failed = 0
+    for name in args.cases:
+        env = Env(args.build)
+        print(f"{name}: {CASES[name].__doc__}")
+        t0 = time.time()
+        try:
+            CASES[name](env)
+            print(f"{name}: PASS ({time.time() - t0:.1f} s)")
+        except Failure as e:
+            failed += 1
+            print(f"{name}: FAIL: {e}")
+            for p in env.procs:
+                print(f"--- log of {p.name} ({p.logpath})")
+                print(env.log(p)[-1500:])
+        finally:
+            env.cleanup()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
