@@ -1,0 +1,76 @@
+/* gst-voicecall HTTP tests: SDP test vectors.
+ *
+ * The Chrome offer and the aiortc answer printed in shared/seed-webrtc-update.md (the voice
+ * call of the project's seed write-up), verbatim, CRLF line ends.
+ */
+#pragma once
+
+/* Chrome's offer: one audio m-line (mid 0), opus/111, two host candidates inline. */
+static const char kChromeOffer[] =
+  "v=0\r\n"
+  "o=- 8498233979625313580 2 IN IP4 127.0.0.1\r\n"
+  "s=-\r\n"
+  "t=0 0\r\n"
+  "a=group:BUNDLE 0\r\n"
+  "a=extmap-allow-mixed\r\n"
+  "a=msid-semantic: WMS 140ad551-512d-4ebe-8fad-04f60ccd1caf\r\n"
+  "m=audio 55175 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\n"
+  "c=IN IP4 192.168.3.106\r\n"
+  "a=rtcp:9 IN IP4 0.0.0.0\r\n"
+  "a=candidate:3742922256 1 udp 2122260223 192.168.3.106 55175 typ host generation 0 network-id 1 network-cost 10\r\n"
+  "a=candidate:565355140 1 tcp 1518280447 192.168.3.106 9 typ host tcptype active generation 0 network-id 1 network-cost 10\r\n"
+  "a=ice-ufrag:5DH+\r\n"
+  "a=ice-pwd:coLPjdqH9norYQpnPyFS4JP9\r\n"
+  "a=ice-options:trickle\r\n"
+  "a=fingerprint:sha-256 A6:2E:2E:1F:1E:29:D1:53:B1:71:B5:12:9B:8D:DE:44:B3:48:A0:99:92:42:00:04:A5:6F:F6:A7:59:35:0D:DA\r\n"
+  "a=setup:actpass\r\n"
+  "a=mid:0\r\n"
+  "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+  "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n"
+  "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+  "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+  "a=sendrecv\r\n"
+  "a=msid:140ad551-512d-4ebe-8fad-04f60ccd1caf 96260768-0bcc-40ac-ade0-9d89c4f1514d\r\n"
+  "a=rtcp-mux\r\n"
+  "a=rtpmap:111 opus/48000/2\r\n"
+  "a=rtcp-fb:111 transport-cc\r\n"
+  "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
+  "a=rtpmap:63 red/48000/2\r\n"
+  "a=fmtp:63 111/111\r\n"
+  "a=rtpmap:9 G722/8000\r\n"
+  "a=rtpmap:0 PCMU/8000\r\n"
+  "a=rtpmap:8 PCMA/8000\r\n"
+  "a=rtpmap:13 CN/8000\r\n"
+  "a=rtpmap:110 telephone-event/48000\r\n"
+  "a=rtpmap:126 telephone-event/8000\r\n"
+  "a=ssrc:2962455826 cname:QCVZMO/hYO4WHDB0\r\n"
+  "a=ssrc:2962455826 msid:140ad551-512d-4ebe-8fad-04f60ccd1caf 96260768-0bcc-40ac-ade0-9d89c4f1514d\r\n";
+
+/* aiortc's answer to it: two candidates and a=end-of-candidates inline. */
+static const char kAiortcAnswer[] =
+  "v=0\r\n"
+  "o=- 3909534172 3909534172 IN IP4 0.0.0.0\r\n"
+  "s=-\r\n"
+  "t=0 0\r\n"
+  "a=group:BUNDLE 0\r\n"
+  "a=msid-semantic:WMS *\r\n"
+  "m=audio 45632 UDP/TLS/RTP/SAVPF 111 0 8\r\n"
+  "c=IN IP4 192.168.3.106\r\n"
+  "a=sendrecv\r\n"
+  "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+  "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+  "a=mid:0\r\n"
+  "a=msid:b8cff6c1-be83-499e-b258-ec158b3aaf87 7f491ad5-f76b-4af9-a09d-f6922ca77662\r\n"
+  "a=rtcp:9 IN IP4 0.0.0.0\r\n"
+  "a=rtcp-mux\r\n"
+  "a=ssrc:3118474735 cname:54fd8049-429c-469a-9dc0-fa318353484d\r\n"
+  "a=rtpmap:111 opus/48000/2\r\n"
+  "a=rtpmap:0 PCMU/8000\r\n"
+  "a=rtpmap:8 PCMA/8000\r\n"
+  "a=candidate:62072eb9c6e1999dc6bfffd7e63b7452 1 udp 2130706431 192.168.3.106 45632 typ host\r\n"
+  "a=candidate:b01e63478a980080b68324ebe32767e7 1 udp 1694498815 70.66.224.121 45632 typ srflx raddr 192.168.3.106 rport 45632\r\n"
+  "a=end-of-candidates\r\n"
+  "a=ice-ufrag:ljko\r\n"
+  "a=ice-pwd:T3qJ5NFNo7zgUuyJH6qLeJ\r\n"
+  "a=fingerprint:sha-256 28:7F:06:CB:23:F7:97:DE:83:6B:39:97:F6:29:EF:54:4C:1A:BA:E5:DE:AE:C6:57:35:2C:79:39:B2:8A:D3:D9\r\n"
+  "a=setup:active\r\n";
