@@ -1065,23 +1065,32 @@ gst_voice_call_child_proxy_get_child_by_name (GstChildProxy *proxy, const gchar 
   return parent_child_proxy_iface->get_child_by_name (proxy, name);
 }
 
+/* The signaller, when there is one, is child 0; the bin's children follow. */
 static GObject *
 gst_voice_call_child_proxy_get_child_by_index (GstChildProxy *proxy, guint index)
 {
   auto *self = GST_VOICE_CALL (proxy);
-  if (index == 0) {
+  {
     std::lock_guard<std::mutex> lk (self->priv->lock);
-    if (self->priv->signaller)
-      return G_OBJECT (vc::ref (self->priv->signaller.get ()).release ());
-    return nullptr;
+    if (self->priv->signaller) {
+      if (index == 0)
+        return G_OBJECT (vc::ref (self->priv->signaller.get ()).release ());
+      index--;
+    }
   }
-  return parent_child_proxy_iface->get_child_by_index (proxy, index - 1);
+  return parent_child_proxy_iface->get_child_by_index (proxy, index);
 }
 
 static guint
 gst_voice_call_child_proxy_get_children_count (GstChildProxy *proxy)
 {
-  return 1 + parent_child_proxy_iface->get_children_count (proxy);
+  auto *self = GST_VOICE_CALL (proxy);
+  guint signallers;
+  {
+    std::lock_guard<std::mutex> lk (self->priv->lock);
+    signallers = self->priv->signaller ? 1 : 0;
+  }
+  return signallers + parent_child_proxy_iface->get_children_count (proxy);
 }
 
 static void
