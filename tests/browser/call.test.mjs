@@ -333,7 +333,12 @@ async function connect(page) {
   if (v.state !== 'connected') fail(`call did not connect: page shows "${v.stateText}" / "${v.errorText}"`);
   try {
     await page.waitForFunction(() => window.voicecall.timings.audio !== undefined, null, { timeout: timeoutMs });
-  } catch { fail('connected, but no audio received from the callee (received level stays below -50 dBFS)'); }
+  } catch {
+    await sleep(1100);  // one more stats round for the message
+    const { stats: st, outputDb } = await vc(page);
+    fail(`connected, but no audio received from the callee: received level ${outputDb.toFixed(0)} dBFS (needs > -50), ` +
+      `${st.packetsReceived ?? 0} RTP packets received, ${st.recvKbps?.toFixed(1) ?? 0} kbit/s, codec ${st.codec ?? 'none'}`);
+  }
   const { timings } = await vc(page);
   log(`click -> connected ${timings.connected} ms, click -> first received audio ${timings.audio} ms`);
 
