@@ -74,6 +74,7 @@ enum {
 constexpr guint DEFAULT_LATENCY = 60;
 constexpr guint DEFAULT_STATS_INTERVAL = 1000;
 constexpr const char *OPUS_CAPS = "application/x-rtp, media=(string)audio, "
+constexpr int DEFAULT_PAYLOAD_TYPE = 96; /* what voicecapturebin's payloader uses */
                                   "encoding-name=(string)OPUS, clock-rate=(int)48000";
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK,
@@ -623,7 +624,20 @@ webrtcbin_url (const std::string &url)
 /* ---- sessions ----------------------------------------------------------------------- */
 
 static std::shared_ptr<Session>
-create_session (GstVoiceCall *self, const std::string &id, const std::string &peer, bool offerer)
+create_session (GstVoiceCall *self, const std::string &id, const std::string &peer, bool offerer,
+    int pt)
+/* The codec we send and take: Opus; `pt` is the payload type to use (the offer's, when
+ * answering: webrtcbin matches our transceiver to the offer by these caps, and otherwise
+ * answers recvonly). useinbandfec=1 asks the peer for FEC. */
+static vc::GstPtr<GstCaps>
+codec_preferences (int pt)
+{
+  return vc::adopt (gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING, "audio",
+      "encoding-name", G_TYPE_STRING, "OPUS", "clock-rate", G_TYPE_INT, 48000,
+      "encoding-params", G_TYPE_STRING, "2", "payload", G_TYPE_INT, pt,
+      "useinbandfec", G_TYPE_STRING, "1", nullptr));
+}
+
 {
   auto *priv = self->priv;
   Settings settings = copy_settings (self);
@@ -676,7 +690,9 @@ create_session (GstVoiceCall *self, const std::string &id, const std::string &pe
   GstWebRTCRTPTransceiver *trans = nullptr;
   g_object_get (webrtc_sink.get (), "transceiver", &trans, nullptr);
   if (trans) {
-    g_object_set (trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV, nullptr);
+  s->send_pt = pt;
+    g_object_set (trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV,
+        "codec-preferences", codec_preferences (pt).get (), nullptr);
     gst_object_unref (trans);
   }
 
@@ -749,7 +765,21 @@ on_session_requested (GstVoiceSignaller *signaller, const gchar *session_id, con
       return;
     GST_INFO_OBJECT (self, "session %s requested by %s (%s)", id.c_str (), from.c_str (),
         remote ? "with an offer" : "we offer");
-    auto s = create_session (self, id, from, !remote);
+    /* Answering: send with the offer's Opus payload type. */
+    int pt = DEFAULT_PAYLOAD_TYPE;
+    if (remote) {
+      int media = vc::sdp::first_audio_media (remote->sdp);
+      pt = media >= 0 ? vc::sdp::opus_payload (remote->sdp, media) : -1;
+      if (pt < 0) {
+        std::string why = "the offer has no Opus audio (opus/48000/2): nothing in common";
+        GST_ELEMENT_WARNING (self, STREAM, CODEC_NOT_FOUND, ("Call %s from %s refused: %s",
+            id.c_str (), from.c_str (), why.c_str ()), (nullptr));
+        if (auto signaller = current_signaller (self))
+          gst_voice_signaller_end_session (signaller.get (), id.c_str (), why.c_str ());
+        return;
+      }
+    }
+    auto s = create_session (self, id, from, !remote, pt);
     if (!s)
       return;
     if (!remote)
