@@ -1,0 +1,191 @@
+/* gst-voicecall: adaptive audio. Plain logic, no element: voicecall feeds one Controller per
+ * session with that session's statistics every stats-interval and applies what it decides.
+ *
+ * Two things adapt:
+ *  - the Opus encoder (bitrate, in-band FEC, packet-loss-percentage), from the RTCP receiver
+ *    reports the peer sends about our stream: loss and round-trip time;
+ *  - the jitter buffer of the stream we receive, from its measured interarrival jitter.
+ *
+ * The rules, in the order they are applied each interval (docs/adaptive.md says why):
+ *
+ *  Feedback. Nothing about the encoder changes before the first receiver report (RTT known),
+ *  except that the bitrate is brought inside [min-bitrate, max-bitrate]. A report is "new"
+ *  when its RTT or fraction lost differs from the previous interval's (reports come every
+ *  1–6 s; the statistics repeat the last one in between).
+ *
+ *  Loss. loss = EWMA of the peer's fraction lost with time constant LOSS_TAU_S (the first
+ *  report initialises it).
+ *    packet-loss-percentage = 0 while loss < FEC_OFF_LOSS, else
+ *                             min (PLP_MAX, ceil (loss %) + PLP_MARGIN),
+ *    applied when it moves by PLP_STEP or more, or to or from 0.
+ *    FEC turns on at loss >= FEC_ON_LOSS and off below FEC_OFF_LOSS, and only while the
+ *    bitrate is at least FEC_MIN_BITRATE (off below FEC_OFF_BITRATE): below that Opus would
+ *    narrow the audio band to make room for the redundant copy, and such a low bitrate means
+ *    the path is congested, where extra bits make things worse.
+ *
+ *  Congestion (our bitrate is too high for the path):
+ *    queuing = RTT - (minimum RTT of the last RTT_MIN_WINDOW_S),
+ *    rise    = max (RTT_RISE_MS, RTT_RISE_FRACTION * minimum RTT);
+ *    congested when queuing > rise, or loss >= LOSS_HOLD while queuing > rise / 2.
+ *    Then bitrate *= DECREASE_FACTOR (not below min-bitrate). Heavy loss (>= LOSS_HEAVY)
+ *    without RTT growth (a policer drops instead of queueing) also decreases, by
+ *    (1 - loss / 2), but not below FEC_MIN_BITRATE while FEC is wanted: random loss that
+ *    heavy needs FEC more than it needs fewer bits.
+ *    A decrease needs DECREASE_HOLD_S since the previous one and a new report since then, so
+ *    that one queue is not paid for twice out of the same old report.
+ *    The lowest bitrate decreased from in a congestion episode (decreases with no clean
+ *    interval between them) is remembered as the ceiling.
+ *
+ *  Increase (clean: RTT known, loss < LOSS_HOLD, queuing <= rise / 2, DECREASE_HOLD_S after a
+ *  decrease, and the encoder actually sends at least APP_LIMITED_FRACTION of its bitrate):
+ *    bitrate += INCREASE_BPS_PER_S per second, up to max-bitrate. For CEILING_HOLD_S after a
+ *    congestion episode's last decrease it stops at CEILING_FRACTION * ceiling; after that it
+ *    probes at PROBE_BPS_PER_S within (1 ± (1 - CEILING_FRACTION)) * ceiling, and the ceiling
+ *    is forgotten above that.
+ *    Loss between LOSS_HOLD and LOSS_HEAVY without RTT growth holds the bitrate: it is
+ *    treated as random (a lossy hop), where FEC, not a lower bitrate, helps.
+ *    Bitrates are applied in BITRATE_STEP steps.
+ *
+ *  Jitter buffer (of the stream we receive, only while it arrives):
+ *    envelope = the jitter when it rises (at once), else an EWMA of it with time constant
+ *               JITTER_DECAY_S (follows peaks, forgets them slowly);
+ *    target   = JITTER_K * envelope + JITTER_MARGIN_MS, rounded up to LATENCY_STEP_MS,
+ *               clamped to [min-latency, max-latency].
+ *    Increases apply at once (late packets are lost audio); a decrease needs the target to
+ *    stay at least max (LATENCY_DECREASE_HYST_MS, LATENCY_DECREASE_HYST_FRACTION * latency)
+ *    below the current latency for LATENCY_DECREASE_HOLD_S.
+ */
+#pragma once
+
+#include "callstats.h"
+
+#include <gst/gst.h>
+
+#include <deque>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace vc::adaptive {
+
+/* Loss */
+constexpr double LOSS_TAU_S = 4.0;
+constexpr double FEC_ON_LOSS = 0.01;
+constexpr double FEC_OFF_LOSS = 0.005;
+constexpr int PLP_MARGIN = 2;
+constexpr int PLP_MAX = 25;        /* SILK's redundancy stops growing with loss at 25 % */
+constexpr int PLP_STEP = 2;
+constexpr int FEC_MIN_BITRATE = 16000; /* Opus 1.3 keeps wideband with FEC from ~16 kbit/s */
+constexpr int FEC_OFF_BITRATE = 14000;
+/* Congestion and bitrate */
+constexpr double LOSS_HOLD = 0.02;
+constexpr double LOSS_HEAVY = 0.20;
+constexpr double RTT_RISE_MS = 50;
+constexpr double RTT_RISE_FRACTION = 0.5;
+constexpr double RTT_MIN_WINDOW_S = 60;
+constexpr double DECREASE_FACTOR = 0.7;
+constexpr double DECREASE_HOLD_S = 2.0;
+constexpr double INCREASE_BPS_PER_S = 4000;
+constexpr double PROBE_BPS_PER_S = 1000;
+constexpr double CEILING_FRACTION = 0.85;
+constexpr double CEILING_HOLD_S = 30;
+constexpr double APP_LIMITED_FRACTION = 0.5;
+constexpr int BITRATE_STEP = 1000;
+/* Jitter buffer */
+constexpr double JITTER_K = 3;
+constexpr double JITTER_MARGIN_MS = 40; /* two 20 ms frames */
+constexpr double JITTER_DECAY_S = 10;
+constexpr int LATENCY_STEP_MS = 10;
+constexpr int LATENCY_DECREASE_HYST_MS = 20;
+constexpr double LATENCY_DECREASE_HYST_FRACTION = 0.2;
+constexpr double LATENCY_DECREASE_HOLD_S = 10;
+
+/* Defaults of voicecall's properties. */
+constexpr int DEFAULT_MIN_BITRATE = 12000;
+constexpr int DEFAULT_MAX_BITRATE = 64000;
+constexpr int DEFAULT_MIN_LATENCY = 20;
+constexpr int DEFAULT_MAX_LATENCY = 400;
+
+struct Config {
+  bool enabled = true; /* false: every decision leaves the settings as they are */
+  int min_bitrate = DEFAULT_MIN_BITRATE, max_bitrate = DEFAULT_MAX_BITRATE;
+  int min_latency_ms = DEFAULT_MIN_LATENCY, max_latency_ms = DEFAULT_MAX_LATENCY;
+};
+
+/* What opusenc does; shared by all sessions of a voicecall. */
+struct Encoder {
+  int bitrate = 32000;
+  bool fec = true;
+  int packet_loss_percentage = 5;
+  bool operator== (const Encoder &o) const
+  { return bitrate == o.bitrate && fec == o.fec && packet_loss_percentage == o.packet_loss_percentage; }
+  bool operator!= (const Encoder &o) const { return !(*this == o); }
+};
+
+struct Settings {
+  Encoder encoder;
+  int jitter_buffer_ms = 60;
+};
+
+struct Decision {
+  Settings settings;               /* what this session's controller wants now */
+  bool encoder_changed = false;    /* compared with its previous decision */
+  bool jitter_buffer_changed = false;
+  std::string reason;              /* "" when nothing changed */
+  bool changed () const { return encoder_changed || jitter_buffer_changed; }
+};
+
+class Controller {
+public:
+  /* `initial`: what the encoder and the jitter buffer do when the session starts. */
+  Controller (const Config &config, const Settings &initial);
+
+  /* New limits (properties changed during the call); applied at the next update. */
+  void set_config (const Config &config) { config_ = config; }
+  const Config &config () const { return config_; }
+
+  /* One interval's statistics, `interval_s` after the previous ones. */
+  Decision update (const vc::stats::Report &report, double interval_s);
+
+  const Settings &settings () const { return current_; }
+  double smoothed_loss () const { return loss_; }
+  double min_rtt_ms () const;
+
+private:
+  void update_loss_and_fec (const vc::stats::Report &r, double dt, std::string *why);
+  void update_bitrate (const vc::stats::Report &r, double dt, bool fresh, std::string *why);
+  void update_jitter_buffer (const vc::stats::Report &r, double dt, std::string *why);
+  void decrease (double factor, double floor, const std::string &what, std::string *why);
+
+  Config config_;
+  Settings current_;
+  double now_ = 0;
+  bool have_feedback_ = false;
+  double last_rtt_ = -1, last_remote_loss_ = -1;
+  std::deque<std::pair<double, double>> rtts_; /* (time, rtt) of each new report */
+  double loss_ = 0;
+  double target_ = 0;           /* bitrate, before rounding to BITRATE_STEP */
+  double last_decrease_ = -1e9;
+  bool report_since_decrease_ = true;
+  bool in_episode_ = false;
+  double ceiling_ = 0, ceiling_time_ = -1e9;
+  bool have_jitter_ = false;
+  double jitter_envelope_ = 0;
+  double below_since_ = -1;
+};
+
+/* The shared encoder gets the most conservative of the sessions' wishes: the lowest bitrate,
+ * FEC if any wants it, the highest packet-loss-percentage. */
+Encoder combine (const std::vector<Encoder> &wishes);
+
+/* The custom upstream event / query voicecall sends to voicecapturebin, and its fields:
+ * bitrate (int, bit/s), fec (boolean), packet-loss-percentage (int). */
+constexpr const char *ENCODER_SETTINGS = "voicecall-encoder-settings";
+GstStructure *encoder_structure (const Encoder &e);
+/* Reads the fields present; false if the structure is not ENCODER_SETTINGS. */
+bool parse_encoder_structure (const GstStructure *s, Encoder *e);
+
+/* The "voicecall-adaptation" element message body (voicecall adds session-id and peer). */
+GstStructure *to_structure (const Encoder &applied, int jitter_buffer_ms, const std::string &reason);
+
+} // namespace vc::adaptive
