@@ -66,6 +66,7 @@ enum {
   PROP_STATS_INTERVAL,
   PROP_URL,
   PROP_LISTEN,
+  PROP_ICE_TRANSPORT_POLICY,
 };
 
 /* 60 ms: three 20 ms Opus frames. Enough for the jitter of a LAN or a good internet path,
@@ -108,6 +109,7 @@ struct Settings {
   guint stats_interval = DEFAULT_STATS_INTERVAL;
   std::string url;    /* set: we call it (an HTTP client signaller) */
   std::string listen; /* set: we answer on it (an HTTP server signaller) */
+  GstWebRTCICETransportPolicy ice_transport_policy = GST_WEBRTC_ICE_TRANSPORT_POLICY_ALL;
 };
 
 } // namespace
@@ -660,6 +662,7 @@ codec_preferences (int pt)
     g_object_set (s->webrtc, "turn-server", webrtcbin_url (settings.turn_server).c_str (), nullptr);
   if (settings.stun_server.empty () && settings.turn_server.empty ())
     apply_signaller_ice_servers (self, s->webrtc);
+  g_object_set (s->webrtc, "ice-transport-policy", settings.ice_transport_policy, nullptr);
   apply_ice_addresses (self, s->webrtc, settings.ice_addresses);
   /* Gaps become loss events, so that opusdec conceals them (PLC / FEC). */
   if (GstElement *rtpbin = gst_bin_get_by_name (GST_BIN (s->webrtc), "rtpbin")) {
@@ -1014,6 +1017,10 @@ gst_voice_call_set_property (GObject *object, guint prop_id, const GValue *value
     case PROP_STATS_INTERVAL:
       priv->settings.stats_interval = g_value_get_uint (value);
       break;
+    case PROP_ICE_TRANSPORT_POLICY:
+      priv->settings.ice_transport_policy =
+          static_cast<GstWebRTCICETransportPolicy> (g_value_get_enum (value));
+      break;
     case PROP_URL: {
       const gchar *url = g_value_get_string (value);
       priv->settings.url = url ? url : "";
@@ -1066,6 +1073,9 @@ gst_voice_call_get_property (GObject *object, guint prop_id, GValue *value, GPar
       break;
     case PROP_STATS_INTERVAL:
       g_value_set_uint (value, priv->settings.stats_interval);
+      break;
+    case PROP_ICE_TRANSPORT_POLICY:
+      g_value_set_enum (value, priv->settings.ice_transport_policy);
       break;
     case PROP_URL:
       g_value_set_string (value, priv->settings.url.empty () ? nullptr : priv->settings.url.c_str ());
@@ -1217,6 +1227,11 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
           "Every this many ms, post a voicecall-stats element message per session (RTT, loss, "
           "jitter, bitrates, concealment, MOS estimate); 0: never", 0, 60000,
           DEFAULT_STATS_INTERVAL, flags));
+  g_object_class_install_property (gobject_class, PROP_ICE_TRANSPORT_POLICY,
+      g_param_spec_enum ("ice-transport-policy", "ICE transport policy",
+          "Which candidates ICE may use: all, or relay (only through turn-server, e.g. to hide "
+          "our addresses from the peer)", GST_TYPE_WEBRTC_ICE_TRANSPORT_POLICY,
+          GST_WEBRTC_ICE_TRANSPORT_POLICY_ALL, flags));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
