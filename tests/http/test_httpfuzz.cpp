@@ -243,7 +243,7 @@ test_server (void)
   }
   std::string summary;
   for (auto &[status, times] : statuses)
-    summary += " " + std::to_string (status) + "×" + std::to_string (times);
+    summary += " " + std::to_string (status) + "x" + std::to_string (times);
   g_test_message ("%u garbage requests:%s", n, summary.c_str ());
   g_rand_free (r);
   g_assert_cmpuint (http.send ("OPTIONS", server_url (server.get ())).status, ==, 204);

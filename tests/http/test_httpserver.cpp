@@ -8,6 +8,7 @@
 #include "sdpfrag.h"
 #include "sdpjson.h"
 
+#include <algorithm>
 #include <set>
 
 using namespace vctest;
@@ -599,7 +600,7 @@ test_serve_page (void)
   Response r = http.send ("GET", server_url (server.get (), "/"));
   g_assert_cmpuint (r.status, ==, 200);
   vc_assert_cmpstr (r.content_type.c_str (), ==, "text/html");
-  g_assert_cmpint (count (g_ascii_strdown (r.body.c_str (), -1), "<html"), ==, 1);
+  g_assert_cmpint (count (lower (r.body), "<html"), ==, 1);
   assert_problem (http.send ("POST", server_url (server.get (), "/"), "application/sdp",
       kChromeOffer), 405);
   gst_voice_signaller_stop (GST_VOICE_SIGNALLER (server.get ()));
@@ -630,6 +631,39 @@ test_listen_errors (void)
   gst_voice_signaller_stop (GST_VOICE_SIGNALLER (first.get ()));
 }
 
+/* Signalling cost alone (no webrtcbin): sequential WHIP POST → 201 → DELETE round trips with
+ * an element that answers at once. Runs with -m perf:
+ *   build/tests/http/test_httpserver -m perf -p /http/server/perf */
+static void
+test_perf (void)
+{
+  if (!g_test_perf ()) {
+    g_test_skip ("run with -m perf");
+    return;
+  }
+  auto server = start_server ([] (GObject *s) { g_object_set (s, "max-sessions", 0, nullptr); });
+  FakeServerElement element (server.get (), Mode::ANSWER_IN_HANDLER);
+  Http http;
+  const int n = 500;
+  std::vector<double> post_ms;
+  gint64 t0 = g_get_monotonic_time ();
+  for (int i = 0; i < n; i++) {
+    gint64 a = g_get_monotonic_time ();
+    Response r = post_offer (http, server.get ());
+    post_ms.push_back ((g_get_monotonic_time () - a) / 1000.0);
+    g_assert_cmpuint (r.status, ==, 201);
+    g_assert_cmpuint (http.send ("DELETE", server_url (server.get (), r.header ("Location"))).status,
+        ==, 200);
+  }
+  double total_s = (g_get_monotonic_time () - t0) / 1e6;
+  std::sort (post_ms.begin (), post_ms.end ());
+  g_test_minimized_result (post_ms[n / 2], "POST->201 median %.3f ms", post_ms[n / 2]);
+  g_test_message ("%d POST+DELETE in %.2f s (%.0f calls/s); POST->201 p50 %.3f ms, p95 %.3f ms, "
+      "p99 %.3f ms, max %.3f ms", n, total_s, n / total_s, post_ms[n / 2],
+      post_ms[n * 95 / 100], post_ms[n * 99 / 100], post_ms[n - 1]);
+  gst_voice_signaller_stop (GST_VOICE_SIGNALLER (server.get ()));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -653,5 +687,6 @@ main (int argc, char **argv)
   g_test_add_func ("/http/server/peer-gone", test_peer_gone);
   g_test_add_func ("/http/server/serve-page", test_serve_page);
   g_test_add_func ("/http/server/listen-errors", test_listen_errors);
+  g_test_add_func ("/http/server/perf", test_perf);
   return g_test_run ();
 }

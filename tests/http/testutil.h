@@ -36,3 +36,12 @@ count (const std::string &hay, const std::string &needle)
     n++;
   return n;
 }
+
+inline std::string
+lower (const std::string &s)
+{
+  gchar *l = g_ascii_strdown (s.c_str (), -1);
+  std::string out (l);
+  g_free (l);
+  return out;
+}
