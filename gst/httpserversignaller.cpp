@@ -548,8 +548,9 @@ handle_offer (Self *self, SoupServerMessage *msg, const Settings &s)
   if (s.max_sessions > 0 && priv->sessions.size () >= s.max_sessions) {
     soup_message_headers_replace (response_headers (msg), "Retry-After",
         std::to_string (kRetryAfterSeconds).c_str ());
-    respond_problem (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "this server already has " +
-        std::to_string (priv->sessions.size ()) + " calls (max-sessions); try again later");
+    respond_problem (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "this server is busy: " +
+        std::to_string (priv->sessions.size ()) + " of " + std::to_string (s.max_sessions) +
+        " calls (max-sessions) in progress; try again later");
     return;
   }
 

@@ -629,6 +629,22 @@ test_listen_errors (void)
   g_assert_nonnull (strstr (err->message, listen.c_str ()));
   g_clear_error (&err);
   gst_voice_signaller_stop (GST_VOICE_SIGNALLER (first.get ()));
+
+  /* Other spellings of a loopback address. */
+  for (const char *ok : {"localhost:0", "[::1]:0"}) {
+    g_object_set (server.get (), "listen", ok, nullptr);
+    if (!gst_voice_signaller_start (GST_VOICE_SIGNALLER (server.get ()), &err)) {
+      g_assert_nonnull (strstr (ok, "::1"));   /* only IPv6 may be missing here */
+      g_test_message ("no IPv6 loopback: %s", err->message);
+      g_clear_error (&err);
+      continue;
+    }
+    g_object_get (server.get (), "port", &port, nullptr);
+    g_assert_cmpuint (port, >, 0);
+    gst_voice_signaller_stop (GST_VOICE_SIGNALLER (server.get ()));
+    g_object_get (server.get (), "port", &port, nullptr);
+    g_assert_cmpuint (port, ==, 0);
+  }
 }
 
 /* Signalling cost alone (no webrtcbin): sequential WHIP POST → 201 → DELETE round trips with
