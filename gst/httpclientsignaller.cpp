@@ -101,6 +101,7 @@ struct GstVoiceHttpClientSignallerPrivate {
   /* ---- thread ---- */
   vc::GstPtr<SoupSession> session;
   bool running = false;
+  guint64 generation = 0;                      /* start () count: stale deferred calls */
   Settings s;                                  /* as of start () */
   std::string id;
   Phase phase = Phase::IDLE;
@@ -291,8 +292,9 @@ cancel_calls (Self *self)
 static void
 defer (Self *self, std::function<void ()> fn)
 {
-  self->priv->loop->timeout (0, [self, fn = std::move (fn)] {
-    if (self->priv->running)
+  guint64 generation = self->priv->generation;
+  self->priv->loop->timeout (0, [self, generation, fn = std::move (fn)] {
+    if (self->priv->running && self->priv->generation == generation)
       fn ();
   });
 }
@@ -567,6 +569,7 @@ client_start (GstVoiceSignaller *signaller, GError **error)
     priv->trickle = true;
     priv->resource.clear ();
     priv->etag.clear ();
+    priv->generation++;
     priv->running = true;
     GST_INFO_OBJECT (self, "session %s: calling %s (%s)", priv->id.c_str (), s.url.c_str (),
         s.protocol == GST_VOICE_HTTP_PROTOCOL_WHIP ? "WHIP" : "JSON");

@@ -118,6 +118,7 @@ struct GstVoiceHttpServerSignallerPrivate {
   /* ---- thread ---- */
   vc::GstPtr<SoupServer> server;
   bool running = false;
+  guint64 generation = 0;                      /* start () count: stale deferred calls */
   std::string active_path;                     /* `path` as of start () */
   std::map<std::string, std::unique_ptr<Session>> sessions;
   std::set<SoupServerMessage *> watched;       /* held messages whose "finished" we follow */
@@ -196,8 +197,9 @@ remove_session (Self *self, const std::string &id)
 static void
 defer (Self *self, std::function<void ()> fn)
 {
-  self->priv->loop->timeout (0, [self, fn = std::move (fn)] {
-    if (self->priv->running)
+  guint64 generation = self->priv->generation;
+  self->priv->loop->timeout (0, [self, generation, fn = std::move (fn)] {
+    if (self->priv->running && self->priv->generation == generation)
       fn ();
   });
 }
@@ -961,6 +963,7 @@ server_start (GstVoiceSignaller *signaller, GError **error)
 
     priv->server = std::move (server);
     priv->active_path = path;
+    priv->generation++;
     priv->running = true;
     std::lock_guard<std::mutex> lk (priv->lock);
     priv->port = bound;
