@@ -9,6 +9,7 @@ namespace vc::cli {
 
 int demo (int argc, char **argv);
 int analyze (int argc, char **argv);
+int score (int argc, char **argv);
 int serve (int argc, char **argv);
 int call (int argc, char **argv);
 

@@ -2,6 +2,7 @@
  *
  *   gst-voicecall demo                      a call between two parties in this process
  *   gst-voicecall analyze FILE.wav          the dominant frequency of a recording
+ *   gst-voicecall score REF.wav HEARD.wav   how intelligible received speech is (STOI)
  *
  * Every subcommand has --help.
  */
@@ -24,6 +25,8 @@ usage (FILE *out)
       "  gst-voicecall demo [--seconds N] [--out-dir DIR]      a call between two parties in\n"
       "                                                        this process, with test tones\n"
       "  gst-voicecall analyze FILE.wav                        print the dominant frequency\n"
+      "  gst-voicecall score REFERENCE.wav RECEIVED.wav        speech intelligibility (STOI),\n"
+      "                                                        lag and level of a recording\n"
       "\n"
       "Run 'gst-voicecall COMMAND --help' for the options of a command.\n"
       "Audio sources: --source mic | tone:FREQ | wav:FILE; sinks: --sink speakers | wav:FILE | none.\n");
@@ -45,6 +48,8 @@ main (int argc, char **argv)
     return vc::cli::demo (argc, argv);
   if (command == "analyze")
     return vc::cli::analyze (argc, argv);
+  if (command == "score")
+    return vc::cli::score (argc, argv);
   if (command == "serve")
     return vc::cli::serve (argc, argv);
   if (command == "call")
