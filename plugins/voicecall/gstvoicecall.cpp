@@ -74,8 +74,8 @@ enum {
  * webrtcbin's 200 ms default, which is audible as delay in conversation. */
 constexpr guint DEFAULT_LATENCY = 60;
 constexpr guint DEFAULT_STATS_INTERVAL = 1000;
-constexpr const char *OPUS_CAPS = "application/x-rtp, media=(string)audio, "
 constexpr int DEFAULT_PAYLOAD_TYPE = 96; /* what voicecapturebin's payloader uses */
+constexpr const char *OPUS_CAPS = "application/x-rtp, media=(string)audio, "
                                   "encoding-name=(string)OPUS, clock-rate=(int)48000";
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK,
@@ -625,9 +625,6 @@ webrtcbin_url (const std::string &url)
 
 /* ---- sessions ----------------------------------------------------------------------- */
 
-static std::shared_ptr<Session>
-create_session (GstVoiceCall *self, const std::string &id, const std::string &peer, bool offerer,
-    int pt)
 /* The codec we send and take: Opus; `pt` is the payload type to use (the offer's, when
  * answering: webrtcbin matches our transceiver to the offer by these caps, and otherwise
  * answers recvonly). useinbandfec=1 asks the peer for FEC. */
@@ -640,6 +637,9 @@ codec_preferences (int pt)
       "useinbandfec", G_TYPE_STRING, "1", nullptr));
 }
 
+static std::shared_ptr<Session>
+create_session (GstVoiceCall *self, const std::string &id, const std::string &peer, bool offerer,
+    int pt)
 {
   auto *priv = self->priv;
   Settings settings = copy_settings (self);
@@ -692,8 +692,8 @@ codec_preferences (int pt)
   gst_pad_link (queue_src.get (), webrtc_sink.get ());
   GstWebRTCRTPTransceiver *trans = nullptr;
   g_object_get (webrtc_sink.get (), "transceiver", &trans, nullptr);
-  if (trans) {
   s->send_pt = pt;
+  if (trans) {
     g_object_set (trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV,
         "codec-preferences", codec_preferences (pt).get (), nullptr);
     gst_object_unref (trans);
