@@ -10,6 +10,13 @@
  * Echo cancellation needs to hear what the speakers play: when the pipeline also holds one
  * voiceplaybackbin, the two are paired automatically; otherwise echo cancellation is off.
  *
+ * Adaptive audio: a voicecall downstream (adaptive=true, its default) sets the encoder's
+ * bitrate, fec and packet-loss-percentage during the call with a custom upstream event
+ * "voicecall-encoder-settings" (and reads them with a custom query of that name). The
+ * properties here are then the starting point, and reading them gives what the encoder does
+ * now; voicecall's min-bitrate/max-bitrate bound the adaptation, also around a bitrate set
+ * here. To pin the encoder, set voicecall adaptive=false (see docs/adaptive.md).
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 voicecapturebin source="audiotestsrc is-live=true freq=440" ! \
@@ -18,6 +25,7 @@
  */
 #include "gstvoicecapturebin.h"
 
+#include "adaptive.h"
 #include "binutil.h"
 #include "gstptr.h"
 #include "gstvoiceplaybackbin.h"
@@ -121,6 +129,55 @@ replace_source (GstVoiceCaptureBin *self, GstElement *source, bool is_default)
   return true;
 }
 
+/* What the encoder does now. */
+static vc::adaptive::Encoder
+current_encoder (GstVoiceCaptureBin *self)
+{
+  gint bitrate = 0, plp = 0;
+  gboolean fec = FALSE;
+  g_object_get (self->priv->encoder, "bitrate", &bitrate, "inband-fec", &fec,
+      "packet-loss-percentage", &plp, nullptr);
+  return {bitrate, fec != FALSE, plp};
+}
+
+/* voicecall's adaptation: the custom upstream event "voicecall-encoder-settings" sets the
+ * encoder (within the ranges of our own properties), the custom query of that name reads it. */
+static GstPadProbeReturn
+encoder_settings_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  auto *self = GST_VOICE_CAPTURE_BIN (user_data);
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_EVENT_UPSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM)
+      return GST_PAD_PROBE_OK;
+    vc::adaptive::Encoder e = current_encoder (self);
+    if (!vc::adaptive::parse_encoder_structure (gst_event_get_structure (event), &e))
+      return GST_PAD_PROBE_OK;
+    e.bitrate = CLAMP (e.bitrate, MIN_BITRATE, MAX_BITRATE);
+    e.packet_loss_percentage = CLAMP (e.packet_loss_percentage, 0, 100);
+    GST_INFO_OBJECT (self, "encoder settings from downstream: bitrate %d, fec %d, "
+        "packet-loss-percentage %d", e.bitrate, e.fec, e.packet_loss_percentage);
+    g_object_set (self->priv->encoder, "bitrate", e.bitrate, "inband-fec", e.fec,
+        "packet-loss-percentage", e.packet_loss_percentage, nullptr);
+    gst_event_unref (event);
+    return GST_PAD_PROBE_HANDLED;
+  }
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_QUERY_UPSTREAM) {
+    GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+    if (GST_QUERY_TYPE (query) != GST_QUERY_CUSTOM)
+      return GST_PAD_PROBE_OK;
+    const GstStructure *asked = gst_query_get_structure (query);
+    if (!asked || !gst_structure_has_name (asked, vc::adaptive::ENCODER_SETTINGS))
+      return GST_PAD_PROBE_OK;
+    vc::adaptive::Encoder e = current_encoder (self);
+    gst_structure_set (gst_query_writable_structure (query), "bitrate", G_TYPE_INT, e.bitrate,
+        "fec", G_TYPE_BOOLEAN, e.fec, "packet-loss-percentage", G_TYPE_INT,
+        e.packet_loss_percentage, nullptr);
+    return GST_PAD_PROBE_HANDLED;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 static void
 gst_voice_capture_bin_init (GstVoiceCaptureBin *self)
 {
@@ -156,8 +213,11 @@ gst_voice_capture_bin_init (GstVoiceCaptureBin *self)
   priv->dsp = dsp;
   priv->encoder = encoder;
 
-  vc::add_ghost_pad (element, "src", payloader, "src",
+  GstPad *src = vc::add_ghost_pad (element, "src", payloader, "src",
       gst_static_pad_template_get (&src_template));
+  gst_pad_add_probe (src, static_cast<GstPadProbeType> (GST_PAD_PROBE_TYPE_EVENT_UPSTREAM |
+      GST_PAD_PROBE_TYPE_QUERY_UPSTREAM | GST_PAD_PROBE_TYPE_PUSH), encoder_settings_probe, self,
+      nullptr);
 
   if (GstElement *mic = gst_element_factory_make ("autoaudiosrc", "source"))
     replace_source (self, mic, true);
@@ -400,14 +460,17 @@ gst_voice_capture_bin_class_init (GstVoiceCaptureBinClass *klass)
           "Automatic gain control of the voice level", DEFAULT_GAIN_CONTROL, mutable_flags));
   g_object_class_install_property (gobject_class, PROP_BITRATE,
       g_param_spec_int ("bitrate", "Bitrate", "Opus target bitrate in bit/s; can be changed "
-          "during a call", MIN_BITRATE, MAX_BITRATE, DEFAULT_BITRATE, mutable_flags));
+          "during a call. With an adaptive voicecall downstream: the starting bitrate (reads "
+          "give the current one)", MIN_BITRATE, MAX_BITRATE, DEFAULT_BITRATE, mutable_flags));
   g_object_class_install_property (gobject_class, PROP_FEC,
       g_param_spec_boolean ("fec", "FEC", "Opus in-band forward error correction: lost "
-          "packets are partly recovered from the next one (uses packet-loss-percentage)",
+          "packets are partly recovered from the next one (uses packet-loss-percentage). An "
+          "adaptive voicecall downstream turns it on and off with the measured loss",
           DEFAULT_FEC, mutable_flags));
   g_object_class_install_property (gobject_class, PROP_PACKET_LOSS_PERCENTAGE,
       g_param_spec_int ("packet-loss-percentage", "Expected packet loss",
-          "Packet loss the encoder prepares for with FEC, in percent", 0, 100,
+          "Packet loss the encoder prepares for with FEC, in percent (an adaptive voicecall "
+          "downstream sets it from the measured loss)", 0, 100,
           DEFAULT_PACKET_LOSS_PERCENTAGE, mutable_flags));
   g_object_class_install_property (gobject_class, PROP_DTX,
       g_param_spec_boolean ("dtx", "DTX", "Discontinuous transmission: send almost nothing "
