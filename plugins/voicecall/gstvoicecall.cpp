@@ -21,6 +21,15 @@
  *    remote-fraction-lost, cumulative-lost, jitter-ms, send-kbps, receive-kbps,
  *    concealed-ratio, mos, packets-sent, packets-received, local-/remote-candidate-type
  *    (see docs/stats.md)
+ *  - `voicecall-adaptation` (adaptive=true, whenever something changes): session-id, peer,
+ *    bitrate, fec, packet-loss-percentage (what the shared encoder now does; absent without a
+ *    voicecapturebin upstream), jitter-buffer-ms (this session's), reason (string)
+ *
+ * Adaptive audio (adaptive=true, the default): every stats-interval each session's RTCP
+ * feedback sets the upstream voicecapturebin's Opus bitrate (within min-bitrate..max-bitrate,
+ * the most conservative of all sessions), in-band FEC and packet-loss-percentage, and the
+ * session's jitter buffer follows the measured jitter (within min-latency..max-latency,
+ * starting at latency). See docs/adaptive.md.
  *
  * ## Example launch lines
  * |[
@@ -30,6 +39,7 @@
  */
 #include "gstvoicecall.h"
 
+#include "adaptive.h"
 #include "binutil.h"
 #include "callstats.h"
 #include "contextthread.h"
@@ -49,6 +59,7 @@
 #include <utility>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -62,6 +73,11 @@ enum {
   PROP_STUN_SERVER,
   PROP_TURN_SERVER,
   PROP_LATENCY,
+  PROP_ADAPTIVE,
+  PROP_MIN_BITRATE,
+  PROP_MAX_BITRATE,
+  PROP_MIN_LATENCY,
+  PROP_MAX_LATENCY,
   PROP_ICE_ADDRESSES,
   PROP_STATS_INTERVAL,
   PROP_URL,
@@ -99,12 +115,15 @@ struct Session {
   std::atomic<int> send_pt {-1};  /* payload type the peer expects from us */
   vc::stats::Sample last_stats;
   bool have_stats = false;
+  guint jitter_buffer_ms = DEFAULT_LATENCY;        /* what its jitter buffer holds now */
+  std::unique_ptr<vc::adaptive::Controller> adapt; /* adaptive=true, from the first stats */
 };
 
 struct Settings {
   std::string stun_server;
   std::string turn_server;
   guint latency = DEFAULT_LATENCY;
+  vc::adaptive::Config adaptive; /* adaptive, min-/max-bitrate, min-/max-latency */
   std::string ice_addresses;
   guint stats_interval = DEFAULT_STATS_INTERVAL;
   std::string url;    /* set: we call it (an HTTP client signaller) */
@@ -130,6 +149,8 @@ struct GstVoiceCallPrivate {
   bool client = false; /* a client ends with its one session */
   bool eos_sent = false;
   guint stats_timer = 0;
+  bool encoder_asked = false;
+  std::optional<vc::adaptive::Encoder> encoder; /* the upstream voicecapturebin's, if any */
 };
 
 struct _GstVoiceCall {
@@ -623,6 +644,109 @@ webrtcbin_url (const std::string &url)
   return url;
 }
 
+/* ---- adaptive audio (docs/adaptive.md) ----------------------------------------------- */
+
+/* Receiver reports every ~1 s instead of RTP's 5-s minimum, so that the peer's adaptation
+ * hears about loss and delay sooner. AVPF (RFC 4585, which WebRTC uses) drops that minimum;
+ * what remains is RTCP's 5 % bandwidth share, about one report a second at voice bitrates. */
+constexpr guint64 ADAPTIVE_RTCP_MIN_INTERVAL = GST_SECOND;
+
+static void
+on_new_jitterbuffer (GstElement *rtpbin, GstElement *jitterbuffer, guint session, guint ssrc,
+    gpointer user_data)
+{
+  GstElement *rtpsession = nullptr;
+  g_signal_emit_by_name (rtpbin, "get-session", session, &rtpsession);
+  if (!rtpsession)
+    return;
+  g_object_set (rtpsession, "rtcp-min-interval", ADAPTIVE_RTCP_MIN_INTERVAL, nullptr);
+  gst_object_unref (rtpsession);
+}
+
+/* Asks the upstream voicecapturebin what its encoder does (a custom query); false if nothing
+ * upstream answers. */
+static bool
+query_encoder (GstVoiceCall *self, vc::adaptive::Encoder *e)
+{
+  vc::GstPtr<GstPad> sink = vc::adopt (gst_element_get_static_pad (GST_ELEMENT (self), "sink"));
+  vc::GstPtr<GstQuery> query = vc::adopt (gst_query_new_custom (GST_QUERY_CUSTOM,
+      gst_structure_new_empty (vc::adaptive::ENCODER_SETTINGS)));
+  return gst_pad_peer_query (sink.get (), query.get ()) &&
+      vc::adaptive::parse_encoder_structure (gst_query_get_structure (query.get ()), e);
+}
+
+/* Runs the session's controller on one interval's report and applies what changed: the
+ * encoder (shared, so the most conservative of all sessions' wishes, sent upstream as a
+ * custom event that voicecapturebin applies) and the session's jitter buffer. Control
+ * thread. */
+static void
+adapt (GstVoiceCall *self, const std::shared_ptr<Session> &s, const vc::stats::Report &report,
+    double interval_s)
+{
+  auto *priv = self->priv;
+  const vc::adaptive::Config config = copy_settings (self).adaptive;
+  if (!config.enabled)
+    return; /* everything stays as it is */
+  if (!priv->encoder_asked) {
+    priv->encoder_asked = true;
+    vc::adaptive::Encoder e;
+    if (query_encoder (self, &e))
+      priv->encoder = e;
+    else
+      GST_INFO_OBJECT (self, "no voicecapturebin upstream answers: only the jitter buffers "
+          "adapt");
+  }
+  if (!s->adapt) {
+    vc::adaptive::Settings initial;
+    if (priv->encoder)
+      initial.encoder = *priv->encoder;
+    initial.jitter_buffer_ms = s->jitter_buffer_ms;
+    s->adapt = std::make_unique<vc::adaptive::Controller> (config, initial);
+  }
+  s->adapt->set_config (config);
+  vc::adaptive::Decision d = s->adapt->update (report, interval_s);
+  std::string reason = d.reason;
+
+  bool encoder_changed = false;
+  if (priv->encoder) {
+    std::vector<vc::adaptive::Encoder> wishes;
+    for (auto &kv : priv->sessions)
+      if (kv.second->adapt)
+        wishes.push_back (kv.second->adapt->settings ().encoder);
+    vc::adaptive::Encoder applied = vc::adaptive::combine (wishes);
+    if (applied != *priv->encoder) {
+      if (applied != d.settings.encoder || reason.empty ())
+        reason += std::string (reason.empty () ? "" : "; ") + "encoder: the most conservative "
+            "of " + std::to_string (wishes.size ()) + " session(s)";
+      vc::GstPtr<GstPad> sink = vc::adopt (gst_element_get_static_pad (GST_ELEMENT (self), "sink"));
+      if (!gst_pad_push_event (sink.get (), gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
+              vc::adaptive::encoder_structure (applied))))
+        GST_WARNING_OBJECT (self, "the encoder settings were not taken upstream");
+      priv->encoder = applied;
+      encoder_changed = true;
+    }
+  }
+  if (d.jitter_buffer_changed) {
+    /* webrtcbin hands its latency to rtpbin, which sets it on its jitter buffers (and on
+     * those it makes later). */
+    s->jitter_buffer_ms = d.settings.jitter_buffer_ms;
+    g_object_set (s->webrtc, "latency", s->jitter_buffer_ms, nullptr);
+  }
+  if (!encoder_changed && !d.jitter_buffer_changed)
+    return;
+
+  GST_INFO_OBJECT (self, "session %s: %s", s->id.c_str (), reason.c_str ());
+  GstStructure *st = gst_structure_new ("voicecall-adaptation", "session-id", G_TYPE_STRING,
+      s->id.c_str (), "peer", G_TYPE_STRING, s->peer.c_str (), nullptr);
+  if (priv->encoder)
+    gst_structure_set (st, "bitrate", G_TYPE_INT, priv->encoder->bitrate, "fec", G_TYPE_BOOLEAN,
+        priv->encoder->fec, "packet-loss-percentage", G_TYPE_INT,
+        priv->encoder->packet_loss_percentage, nullptr);
+  gst_structure_set (st, "jitter-buffer-ms", G_TYPE_INT, static_cast<gint> (s->jitter_buffer_ms),
+      "reason", G_TYPE_STRING, reason.c_str (), nullptr);
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), st));
+}
+
 /* ---- sessions ----------------------------------------------------------------------- */
 
 /* The codec we send and take: Opus; `pt` is the payload type to use (the offer's, when
@@ -667,8 +791,11 @@ create_session (GstVoiceCall *self, const std::string &id, const std::string &pe
   /* Gaps become loss events, so that opusdec conceals them (PLC / FEC). */
   if (GstElement *rtpbin = gst_bin_get_by_name (GST_BIN (s->webrtc), "rtpbin")) {
     g_object_set (rtpbin, "do-lost", TRUE, nullptr);
+    if (settings.adaptive.enabled)
+      g_signal_connect (rtpbin, "new-jitterbuffer", G_CALLBACK (on_new_jitterbuffer), nullptr);
     gst_object_unref (rtpbin);
   }
+  s->jitter_buffer_ms = settings.latency;
   /* A leaky queue: a stalled session never holds back the others or the capture. */
   g_object_set (s->queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
       static_cast<guint64> (200 * GST_MSECOND), nullptr);
@@ -724,11 +851,12 @@ on_stats (GstVoiceCall *self, const std::shared_ptr<Session> &s, const GstStruct
   if (!reply || !vc::stats::parse (reply, &sample))
     return;
   if (s->have_stats) {
-    auto report = vc::stats::report (s->last_stats, sample, copy_settings (self).latency);
+    auto report = vc::stats::report (s->last_stats, sample, s->jitter_buffer_ms);
     GstStructure *st = vc::stats::to_structure (report, sample);
     gst_structure_set (st, "session-id", G_TYPE_STRING, s->id.c_str (), "peer", G_TYPE_STRING,
         s->peer.c_str (), nullptr);
     gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), st));
+    adapt (self, s, report, sample.time_s - s->last_stats.time_s);
   }
   s->last_stats = sample;
   s->have_stats = true;
@@ -1011,6 +1139,21 @@ gst_voice_call_set_property (GObject *object, guint prop_id, const GValue *value
     case PROP_LATENCY:
       priv->settings.latency = g_value_get_uint (value);
       break;
+    case PROP_ADAPTIVE:
+      priv->settings.adaptive.enabled = g_value_get_boolean (value);
+      break;
+    case PROP_MIN_BITRATE:
+      priv->settings.adaptive.min_bitrate = g_value_get_int (value);
+      break;
+    case PROP_MAX_BITRATE:
+      priv->settings.adaptive.max_bitrate = g_value_get_int (value);
+      break;
+    case PROP_MIN_LATENCY:
+      priv->settings.adaptive.min_latency_ms = g_value_get_uint (value);
+      break;
+    case PROP_MAX_LATENCY:
+      priv->settings.adaptive.max_latency_ms = g_value_get_uint (value);
+      break;
     case PROP_ICE_ADDRESSES:
       priv->settings.ice_addresses = g_value_get_string (value) ? g_value_get_string (value) : "";
       break;
@@ -1067,6 +1210,21 @@ gst_voice_call_get_property (GObject *object, guint prop_id, GValue *value, GPar
       break;
     case PROP_LATENCY:
       g_value_set_uint (value, priv->settings.latency);
+      break;
+    case PROP_ADAPTIVE:
+      g_value_set_boolean (value, priv->settings.adaptive.enabled);
+      break;
+    case PROP_MIN_BITRATE:
+      g_value_set_int (value, priv->settings.adaptive.min_bitrate);
+      break;
+    case PROP_MAX_BITRATE:
+      g_value_set_int (value, priv->settings.adaptive.max_bitrate);
+      break;
+    case PROP_MIN_LATENCY:
+      g_value_set_uint (value, priv->settings.adaptive.min_latency_ms);
+      break;
+    case PROP_MAX_LATENCY:
+      g_value_set_uint (value, priv->settings.adaptive.max_latency_ms);
       break;
     case PROP_ICE_ADDRESSES:
       g_value_set_string (value, priv->settings.ice_addresses.c_str ());
@@ -1215,8 +1373,33 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
           "(add ?transport=tcp for TCP)", nullptr, flags));
   g_object_class_install_property (gobject_class, PROP_LATENCY,
       g_param_spec_uint ("latency", "Jitter buffer latency",
-          "Jitter buffer of the received audio, in ms (default 60: three 20 ms packets)",
+          "Jitter buffer of the received audio, in ms (default 60: three 20 ms packets); with "
+          "adaptive=true the starting value, which then follows the measured jitter",
           0, 2000, DEFAULT_LATENCY, flags));
+  const auto playing_flags = static_cast<GParamFlags> (G_PARAM_READWRITE |
+      G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+  g_object_class_install_property (gobject_class, PROP_ADAPTIVE,
+      g_param_spec_boolean ("adaptive", "Adaptive audio",
+          "Adapt to the network from RTCP feedback: the upstream voicecapturebin's Opus bitrate "
+          "(min-bitrate..max-bitrate), FEC and expected loss, and each jitter buffer's latency "
+          "(min-latency..max-latency); posts voicecall-adaptation messages. false: leave them "
+          "as set", TRUE, playing_flags));
+  g_object_class_install_property (gobject_class, PROP_MIN_BITRATE,
+      g_param_spec_int ("min-bitrate", "Minimum bitrate",
+          "adaptive: the lowest Opus bitrate to go down to on a congested path, in bit/s",
+          6000, 510000, vc::adaptive::DEFAULT_MIN_BITRATE, playing_flags));
+  g_object_class_install_property (gobject_class, PROP_MAX_BITRATE,
+      g_param_spec_int ("max-bitrate", "Maximum bitrate",
+          "adaptive: the highest Opus bitrate to go up to on a clean path, in bit/s",
+          6000, 510000, vc::adaptive::DEFAULT_MAX_BITRATE, playing_flags));
+  g_object_class_install_property (gobject_class, PROP_MIN_LATENCY,
+      g_param_spec_uint ("min-latency", "Minimum jitter buffer latency",
+          "adaptive: the jitter buffer never gets shorter than this, in ms", 0, 2000,
+          vc::adaptive::DEFAULT_MIN_LATENCY, playing_flags));
+  g_object_class_install_property (gobject_class, PROP_MAX_LATENCY,
+      g_param_spec_uint ("max-latency", "Maximum jitter buffer latency",
+          "adaptive: the jitter buffer never gets longer than this, in ms", 0, 2000,
+          vc::adaptive::DEFAULT_MAX_LATENCY, playing_flags));
   g_object_class_install_property (gobject_class, PROP_ICE_ADDRESSES,
       g_param_spec_string ("ice-addresses", "ICE addresses",
           "Comma-separated local IP addresses to use for ICE, e.g. 127.0.0.1 to call on this "
