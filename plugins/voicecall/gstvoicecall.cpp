@@ -234,11 +234,15 @@ remove_session (GstVoiceCall *self, const std::string &id, const char *reason, b
       gst_pad_unlink (s->tee_pad.get (), peer.get ());
     gst_element_release_request_pad (priv->tee, s->tee_pad.get ());
   }
-  gst_element_set_state (s->webrtc, GST_STATE_NULL);
-  gst_element_set_state (s->queue, GST_STATE_NULL);
   if (s->selector_pad)
     gst_element_release_request_pad (priv->selector, s->selector_pad.get ());
+  /* Out of the bin first, then stopped: stopping may wait for a streaming thread that a
+   * synchronised sink holds in preroll while the pipeline changes state, and the bin's state
+   * change must not then wait for this webrtcbin's locks. */
+  vc::GstPtr<GstElement> webrtc = vc::ref (s->webrtc), queue = vc::ref (s->queue);
   gst_bin_remove_many (GST_BIN (self), s->webrtc, s->queue, nullptr);
+  gst_element_set_state (webrtc.get (), GST_STATE_NULL);
+  gst_element_set_state (queue.get (), GST_STATE_NULL);
 
   GValue v = G_VALUE_INIT;
   g_value_init (&v, G_TYPE_STRING);
@@ -826,8 +830,18 @@ create_session (GstVoiceCall *self, const std::string &id, const std::string &pe
     gst_object_unref (trans);
   }
 
-  gst_element_sync_state_with_parent (s->queue);
-  gst_element_sync_state_with_parent (s->webrtc);
+  /* A session's elements follow the session, not the pipeline's state changes: the control
+   * thread alone starts and stops them. Otherwise a hang-up that stops a webrtcbin while the
+   * pipeline changes state deadlocks (the bin waits for the webrtcbin's state lock, whose
+   * streaming thread waits in a synchronised sink's preroll until the bin goes on). */
+  for (GstElement *e : {s->queue, s->webrtc}) {
+    gst_element_set_locked_state (e, TRUE);
+    if (GstClock *clock = GST_ELEMENT_CLOCK (self))
+      gst_element_set_clock (e, clock);
+    gst_element_set_base_time (e, gst_element_get_base_time (GST_ELEMENT (self)));
+    gst_element_set_start_time (e, GST_CLOCK_TIME_NONE);
+    gst_element_set_state (e, GST_STATE_PLAYING);
+  }
 
   s->tee_pad = vc::adopt (gst_element_request_pad_simple (priv->tee, "src_%u"));
   vc::GstPtr<GstPad> queue_sink = vc::adopt (gst_element_get_static_pad (s->queue, "sink"));
