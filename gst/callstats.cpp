@@ -41,7 +41,7 @@ candidate_type (const GstStructure *stats, const char *id)
 bool
 parse (const GstStructure *stats, Sample *out)
 {
-  bool any = false;
+  bool any = false, any_inbound = false;
   out->time_s = g_get_monotonic_time () / 1e6;
   const int n = gst_structure_n_fields (stats);
   for (int i = 0; i < n; i++) {
@@ -63,10 +63,26 @@ parse (const GstStructure *stats, Sample *out)
         break;
       }
       case GST_WEBRTC_STATS_INBOUND_RTP: {
+        /* The peer's RTCP-only SSRC (used before its RTP starts) is an inbound stream too,
+         * with nothing received: keep the one that carries the audio. */
+        guint64 received = 0;
+        gst_structure_get_uint64 (s, "packets-received", &received);
+        if (any_inbound && received < out->packets_received)
+          break;
+        any_inbound = true;
         double jitter = 0;
-        gst_structure_get_uint64 (s, "packets-received", &out->packets_received);
+        out->packets_received = received;
+        out->packets_lost = 0;
+        out->jitter_ms = 0;
+        out->jb_pushed = out->jb_lost = 0;
         gst_structure_get_uint64 (s, "bytes-received", &out->bytes_received);
-        gst_structure_get_int64 (s, "packets-lost", &out->packets_lost);
+        /* webrtcbin 1.22 takes packets-lost from the jitter buffer, which it does not find
+         * when answering: then from the RTP source (expected - received). */
+        const GstStructure *src = field_structure (s, "gst-rtpsource-stats");
+        gint lost = 0;
+        if (!gst_structure_get_int64 (s, "packets-lost", &out->packets_lost) && src &&
+            gst_structure_get_int (src, "packets-lost", &lost))
+          out->packets_lost = lost;
         if (gst_structure_get_double (s, "jitter", &jitter))
           out->jitter_ms = jitter * 1000;
         if (const GstStructure *jb = field_structure (s, "gst-rtpjitterbuffer-stats")) {
