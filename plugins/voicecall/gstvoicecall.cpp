@@ -149,7 +149,7 @@ struct GstVoiceCallPrivate {
   bool client = false; /* a client ends with its one session */
   bool eos_sent = false;
   guint stats_timer = 0;
-  bool encoder_asked = false;
+  bool encoder_asked = false; /* once: say so if nothing upstream answers */
   std::optional<vc::adaptive::Encoder> encoder; /* the upstream voicecapturebin's, if any */
 };
 
@@ -691,14 +691,20 @@ adapt (GstVoiceCall *self, const std::shared_ptr<Session> &s, const vc::stats::R
   const vc::adaptive::Config config = copy_settings (self).adaptive;
   if (!config.enabled)
     return; /* everything stays as it is */
-  if (!priv->encoder_asked) {
-    priv->encoder_asked = true;
+  bool others_adapt = false;
+  for (auto &kv : priv->sessions)
+    others_adapt = others_adapt || (kv.second != s && kv.second->adapt);
+  /* The first adapting session (of this call, or after the earlier ones ended) starts from
+   * what the encoder does now: the user may have changed it between calls. */
+  if (!s->adapt && !others_adapt) {
     vc::adaptive::Encoder e;
+    priv->encoder.reset ();
     if (query_encoder (self, &e))
       priv->encoder = e;
-    else
+    else if (!priv->encoder_asked)
       GST_INFO_OBJECT (self, "no voicecapturebin upstream answers: only the jitter buffers "
           "adapt");
+    priv->encoder_asked = true;
   }
   if (!s->adapt) {
     vc::adaptive::Settings initial;

@@ -5,7 +5,8 @@
  *  - two parties over 127.0.0.1 with stats-interval=200: voicecall-adaptation messages come,
  *    the encoders reach max-bitrate on the clean loopback link, and a jitter buffer started
  *    at 200 ms comes down to what the (tiny) loopback jitter needs;
- *  - adaptive=false: no message, encoder and jitter buffer as configured.
+ *  - adaptive=false: no message, encoder and jitter buffer as configured;
+ *  - a second call starts from the encoder's bitrate at that time (set between calls).
  * Each call prints its timeline (messages and the encoder's bitrate once a second). */
 #include "adaptive.h"
 #include "localsignaller.h"
@@ -277,6 +278,33 @@ GST_START_TEST (test_not_adaptive_leaves_settings)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_next_call_starts_from_the_encoder)
+{
+  Party a ("caller", 440, "stats-interval=200"), b ("callee", 880, "stats-interval=200");
+  fail_unless (a.pipeline && b.pipeline);
+  pair (a, b);
+  b.play ();
+  a.play ();
+  Timeline first = record (a, b, 4);
+  fail_unless (first.error.empty (), "%s", first.error.c_str ());
+  fail_unless (!first.adaptations.empty () && first.adaptations.back ().bitrate > 32000,
+      "the first call did not adapt");
+
+  /* Between calls the user sets another bitrate: the next call starts from it. */
+  gst_element_set_state (a.pipeline.get (), GST_STATE_NULL);
+  gst_element_set_state (b.pipeline.get (), GST_STATE_NULL);
+  g_object_set (a.capture, "bitrate", 20000, nullptr);
+  b.play ();
+  a.play ();
+  Timeline second = record (a, b, 3);
+  fail_unless (second.error.empty (), "%s", second.error.c_str ());
+  fail_unless (!second.adaptations.empty (), "the second call did not adapt");
+  const Adaptation &m = second.adaptations.front ();
+  fail_unless (m.bitrate >= 20000 && m.bitrate <= 21000, "the second call began at %d bit/s, "
+      "not from the 20000 set between calls (%s)", m.bitrate, m.reason.c_str ());
+}
+GST_END_TEST;
+
 static Suite *
 adaptive_call_suite (void)
 {
@@ -286,6 +314,7 @@ adaptive_call_suite (void)
   tcase_add_test (tc, test_capturebin_takes_encoder_settings);
   tcase_add_test (tc, test_adaptive_call_reaches_max_bitrate);
   tcase_add_test (tc, test_not_adaptive_leaves_settings);
+  tcase_add_test (tc, test_next_call_starts_from_the_encoder);
   suite_add_tcase (s, tc);
   return s;
 }
