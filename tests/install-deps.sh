@@ -11,10 +11,16 @@ PACKAGES=(
   # run: webrtcbin, webrtcdsp, opus, nice
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-nice
-  # interop peers and the network lab
-  python3-aiortc python3-aiohttp python3-numpy
-  iproute2 iptables libnetfilter-queue-dev
+  # interop peers, the network lab, TURN, speech for the experiment
+  python3-aiortc python3-aiohttp python3-numpy python3-matplotlib
+  iproute2 iptables libnetfilter-queue-dev coturn espeak-ng
+  # the browser test
+  chromium
 )
+# Node.js may come from elsewhere than Debian (NodeSource ships npm inside nodejs): only ask
+# Debian for it when the command is missing.
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,4 +29,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# playwright-core for the browser test (it drives Debian's chromium; no browser download)
+if [ ! -d "$(dirname "$0")/browser/node_modules/playwright-core" ]; then
+  (cd "$(dirname "$0")/browser" && npm ci --no-audit --no-fund)
 fi

@@ -113,6 +113,7 @@ struct Session {
   gint64 started_us = 0;
   bool got_audio = false;
   std::atomic<int> send_pt {-1};  /* payload type the peer expects from us */
+  std::atomic<bool> connected {false}; /* ICE and DTLS are up: our RTP may go */
   vc::stats::Sample last_stats;
   bool have_stats = false;
   guint jitter_buffer_ms = DEFAULT_LATENCY;        /* what its jitter buffer holds now */
@@ -372,6 +373,11 @@ static GstPadProbeReturn
 payload_type_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   auto *s = static_cast<Session *> (user_data);
+  /* Until DTLS is done webrtcbin blocks its transport, holding the first packet, and then
+   * sends that packet (as old as the call setup) with the live ones: the far end's jitter
+   * buffer times the stream from it and plays the whole call seconds late. */
+  if ((info->type & GST_PAD_PROBE_TYPE_BUFFER) && !s->connected.load ())
+    return GST_PAD_PROBE_DROP;
   int pt = s->send_pt.load ();
   if (pt < 0)
     return GST_PAD_PROBE_OK;
@@ -568,6 +574,12 @@ on_connection_state (GstElement *webrtc, GParamSpec *pspec, gpointer user_data)
   g_object_get (webrtc, "connection-state", &state, nullptr);
   std::string id = static_cast<const char *> (g_object_get_data (G_OBJECT (webrtc), "vc-session"));
   GST_INFO_OBJECT (self, "session %s: connection state %d", id.c_str (), state);
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
+    in_control (self, [id] (GstVoiceCall *self) {
+      if (auto s = find_session (self, id))
+        s->connected = true;
+    });
+  }
   if (state != GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
     return;
   in_control (self, [id] (GstVoiceCall *self) {
