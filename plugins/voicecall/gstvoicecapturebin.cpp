@@ -453,11 +453,13 @@ gst_voice_capture_bin_class_init (GstVoiceCaptureBinClass *klass)
           "in the same pipeline; off otherwise)", DEFAULT_ECHO_CANCEL, ready_flags));
   g_object_class_install_property (gobject_class, PROP_NOISE_SUPPRESSION,
       g_param_spec_boolean ("noise-suppression", "Noise suppression",
-          "Suppress steady background noise (note: it also attenuates steady test tones)",
-          DEFAULT_NOISE_SUPPRESSION, mutable_flags));
+          "Suppress steady background noise (note: it also attenuates steady test tones). "
+          "webrtcdsp reads it when it starts: set in the NULL or READY state",
+          DEFAULT_NOISE_SUPPRESSION, ready_flags));
   g_object_class_install_property (gobject_class, PROP_GAIN_CONTROL,
       g_param_spec_boolean ("gain-control", "Gain control",
-          "Automatic gain control of the voice level", DEFAULT_GAIN_CONTROL, mutable_flags));
+          "Automatic gain control of the voice level (read when webrtcdsp starts: set in the "
+          "NULL or READY state)", DEFAULT_GAIN_CONTROL, ready_flags));
   g_object_class_install_property (gobject_class, PROP_BITRATE,
       g_param_spec_int ("bitrate", "Bitrate", "Opus target bitrate in bit/s; can be changed "
           "during a call. With an adaptive voicecall downstream: the starting bitrate (reads "
