@@ -839,9 +839,9 @@ create_session (GstVoiceCall *self, const std::string &id, const std::string &pe
       GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM), payload_type_probe, s.get (), nullptr);
   vc::GstPtr<GstPad> webrtc_sink = vc::adopt (gst_element_request_pad_simple (s->webrtc, "sink_%u"));
   gst_pad_link (queue_src.get (), webrtc_sink.get ());
+  s->send_pt = pt;
   GstWebRTCRTPTransceiver *trans = nullptr;
   g_object_get (webrtc_sink.get (), "transceiver", &trans, nullptr);
-  s->send_pt = pt;
   if (trans) {
     g_object_set (trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV,
         "codec-preferences", codec_preferences (pt).get (), nullptr);
@@ -1069,6 +1069,7 @@ start (GstVoiceCall *self)
   priv->ctl->invoke_sync ([self] {
     self->priv->running = true;
     self->priv->eos_sent = false;
+    self->priv->client = false; /* until this run offers a session */
     schedule_stats (self);
   });
   if (GST_IS_VOICE_HTTP_SERVER_SIGNALLER (signaller.get ()))
