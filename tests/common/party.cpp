@@ -1,6 +1,8 @@
 /* gst-voicecall tests: one party of a call (see party.h). */
 #include "party.h"
 
+#include "localsignaller.h"
+
 #include <gst/app/gstappsink.h>
 
 namespace vc::test {
@@ -105,6 +107,17 @@ Party::dominant_frequency ()
 {
   std::lock_guard<std::mutex> lk (lock);
   return tone::dominant_frequency (received, 48000);
+}
+
+void
+pair (Party &a, Party &b)
+{
+  GstVoiceSignaller *sa, *sb;
+  gst_voice_local_signaller_new_pair (&sa, &sb);
+  g_object_set (a.call, "signaller", sa, nullptr);
+  g_object_set (b.call, "signaller", sb, nullptr);
+  g_object_unref (sa);
+  g_object_unref (sb);
 }
 
 } // namespace vc::test

@@ -35,4 +35,7 @@ struct Party {
   std::string bus_error ();
 };
 
+/* Connects two parties with an in-process signaller pair: `a` calls, `b` answers. */
+void pair (Party &a, Party &b);
+
 } // namespace vc::test

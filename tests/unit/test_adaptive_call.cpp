@@ -20,17 +20,6 @@
 
 using vc::test::Party;
 
-static void
-pair (Party &a, Party &b)
-{
-  GstVoiceSignaller *sa, *sb;
-  gst_voice_local_signaller_new_pair (&sa, &sb);
-  g_object_set (a.call, "signaller", sa, nullptr);
-  g_object_set (b.call, "signaller", sb, nullptr);
-  g_object_unref (sa);
-  g_object_unref (sb);
-}
-
 static gint
 get_int (GstElement *e, const char *name)
 {
@@ -214,7 +203,7 @@ GST_START_TEST (test_adaptive_call_reaches_max_bitrate)
   /* The caller starts with a 200 ms jitter buffer, which loopback jitter does not need. */
   Party a ("caller", 440, "stats-interval=200 latency=200"), b ("callee", 880, "stats-interval=200");
   fail_unless (a.pipeline && b.pipeline);
-  pair (a, b);
+  vc::test::pair (a, b);
   b.play ();
   a.play ();
   Timeline tl = record (a, b, 18);
@@ -261,7 +250,7 @@ GST_START_TEST (test_not_adaptive_leaves_settings)
   Party a ("caller", 440, "stats-interval=200 adaptive=false"),
       b ("callee", 880, "stats-interval=200 adaptive=false");
   fail_unless (a.pipeline && b.pipeline);
-  pair (a, b);
+  vc::test::pair (a, b);
   b.play ();
   a.play ();
   Timeline tl = record (a, b, 8);
@@ -282,7 +271,7 @@ GST_START_TEST (test_next_call_starts_from_the_encoder)
 {
   Party a ("caller", 440, "stats-interval=200"), b ("callee", 880, "stats-interval=200");
   fail_unless (a.pipeline && b.pipeline);
-  pair (a, b);
+  vc::test::pair (a, b);
   b.play ();
   a.play ();
   Timeline first = record (a, b, 4);

@@ -9,17 +9,6 @@
 using vc::test::Party;
 
 static void
-pair (Party &a, Party &b)
-{
-  GstVoiceSignaller *sa, *sb;
-  gst_voice_local_signaller_new_pair (&sa, &sb);
-  g_object_set (a.call, "signaller", sa, nullptr);
-  g_object_set (b.call, "signaller", sb, nullptr);
-  g_object_unref (sa);
-  g_object_unref (sb);
-}
-
-static void
 expect_tone (Party &p, double hz)
 {
   double got = p.dominant_frequency ();
@@ -32,7 +21,7 @@ GST_START_TEST (test_two_party_call)
 {
   Party a ("caller", 440), b ("callee", 880);
   fail_unless (a.pipeline && b.pipeline);
-  pair (a, b);
+  vc::test::pair (a, b);
   b.play ();
   a.play ();
   std::string error;

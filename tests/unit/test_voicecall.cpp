@@ -49,17 +49,6 @@ get_uint (GObject *o, const char *name)
 }
 
 void
-pair (Party &a, Party &b)
-{
-  GstVoiceSignaller *sa, *sb;
-  gst_voice_local_signaller_new_pair (&sa, &sb);
-  g_object_set (a.call, "signaller", sa, nullptr);
-  g_object_set (b.call, "signaller", sb, nullptr);
-  g_object_unref (sa);
-  g_object_unref (sb);
-}
-
-void
 expect_tone (Party &p, double hz)
 {
   double got = p.dominant_frequency ();
@@ -368,7 +357,7 @@ GST_START_TEST (test_call_cycles)
   {
     Party a ("caller", 440), b ("callee", 880);
     fail_unless (a.pipeline && b.pipeline);
-    pair (a, b);
+    vc::test::pair (a, b);
     for (Party *p : {&a, &b}) {
       g_signal_connect (p->pipeline.get (), "deep-element-added",
           G_CALLBACK (on_deep_element_added), &webrtcbins);
@@ -415,7 +404,7 @@ GST_START_TEST (test_hang_up_by_eos)
 {
   Party a ("caller", 440), b ("callee", 880);
   fail_unless (a.pipeline && b.pipeline);
-  pair (a, b);
+  vc::test::pair (a, b);
   MessageLog a_log, b_log;
   watch_messages (a, &a_log);
   watch_messages (b, &b_log);
