@@ -364,6 +364,8 @@ align (const std::vector<float> &ref, const std::vector<float> &rec, int rate, d
     const long b1 = std::min (nd, b0 + block);
     a.blocks++;
     const double e = energy_of (rec_e, b0, b1);
+    BlockLag bl;
+    bl.start = b0;
     if (e / block > loudest * 1e-3) { /* within 30 dB of the loudest block */
       /* ref window [b0 + lag - reach, b1 + lag + reach) against rec [b0, b1). */
       const long w0 = b0 + lag - reach, w1 = b1 + lag + reach;
@@ -384,12 +386,16 @@ align (const std::vector<float> &ref, const std::vector<float> &rec, int rate, d
           best_k = k;
         }
       }
+      bl.correlation = best_r;
       if (best_r >= 0.3) {
         lag = lag - reach + best_k;
         lags.push_back (lag);
         a.blocks_aligned++;
+        bl.aligned = true;
       }
     }
+    bl.lag = lag;
+    a.block_lags.push_back (bl);
     /* Where the lag fell (the recording repeats a stretch of the reference's time, e.g. a
      * pause the jitter buffer inserted), what was placed first stays: it was heard. */
     for (long j = b0; j < b1; j++) {
@@ -455,6 +461,10 @@ score (const std::vector<float> &reference, int reference_rate,
   a.lag -= begin;
   a.lag_min -= begin;
   a.lag_max -= begin;
+  for (auto &b : a.block_lags) {
+    b.start += begin;
+    b.lag -= begin;
+  }
   const long n = a.end - a.first;
   std::vector<float> clean (ref.begin () + a.first, ref.begin () + a.end);
   std::vector<float> heard (a.placed.begin () + a.first, a.placed.begin () + a.end);
@@ -471,6 +481,10 @@ score (const std::vector<float> &reference, int reference_rate,
   out->reference_level_dbfs = level_dbfs (clean.data (), n);
   out->blocks = a.blocks;
   out->blocks_aligned = a.blocks_aligned;
+  out->block_lags.clear ();
+  for (const auto &b : a.block_lags)
+    out->block_lags.push_back ({b.start * 1000.0 / RATE, b.lag * 1000.0 / RATE, b.correlation,
+        b.aligned});
   return true;
 }
 

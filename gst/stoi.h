@@ -52,12 +52,22 @@ const std::vector<Band> &bands ();
  * clean signal's silent frames (less than about 0.4 s of speech). */
 double stoi (const std::vector<float> &clean, const std::vector<float> &processed, int rate);
 
+/* One block of received audio: where it starts (received samples), its lag, how well it
+ * correlated there, and whether that lag was taken (else the previous block's was kept). */
+struct BlockLag {
+  long start = 0;
+  long lag = 0;
+  double correlation = 0;
+  bool aligned = false;
+};
+
 /* Where `received` sits on the timeline of `reference`: received[j] is reference[j + lag]. */
 struct Alignment {
   long lag = 0;              /* samples, the median of the per-block lags */
   long lag_min = 0, lag_max = 0; /* over the blocks that correlated (timeline changes) */
   double correlation = 0;    /* normalised cross-correlation at the global lag */
   int blocks = 0, blocks_aligned = 0;
+  std::vector<BlockLag> block_lags;
   std::vector<float> placed; /* received moved onto the reference's timeline (0 where none) */
   long first = 0, end = 0;   /* the reference samples [first, end) the received audio covers */
 };
@@ -78,6 +88,13 @@ struct Score {
   double level_dbfs = 0;     /* of the received audio in that time */
   double reference_level_dbfs = 0;
   int blocks = 0, blocks_aligned = 0;
+  struct Block {
+    double start_ms;         /* in the received recording */
+    double lag_ms;
+    double correlation;
+    bool aligned;
+  };
+  std::vector<Block> block_lags;
 };
 
 /* Aligns (at RATE) and scores; false with *error set when there is nothing to score. */

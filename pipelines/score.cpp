@@ -13,10 +13,15 @@ namespace vc::cli {
 int
 score (int argc, char **argv)
 {
+  bool blocks = argc == 4 && !strcmp (argv[1], "--blocks");
+  if (blocks) {
+    argv++;
+    argc--;
+  }
   if (argc != 3 || argv[1][0] == '-') {
     const bool help = argc >= 2 && (!strcmp (argv[1], "--help") || !strcmp (argv[1], "-h"));
     fprintf (help ? stdout : stderr,
-        "Usage: gst-voicecall score REFERENCE.wav RECEIVED.wav\n"
+        "Usage: gst-voicecall score [--blocks] REFERENCE.wav RECEIVED.wav\n"
         "Puts the received speech on the reference's timeline (cross-correlation, refined per\n"
         "second) and prints, one key=value a line:\n"
         "  stoi           Short-Time Objective Intelligibility (Taal et al. 2011), ~1 = as clear\n"
@@ -27,6 +32,8 @@ score (int argc, char **argv)
         "  correlation    normalised cross-correlation at the lag\n"
         "  overlap-s      seconds of the reference the recording covers (what was scored)\n"
         "  level-dbfs     RMS level of the received audio there; reference-level-dbfs likewise\n"
+        "--blocks adds a line per second of the recording: block=N start-ms= lag-ms=\n"
+        "correlation= aligned=0|1 (a block that did not correlate keeps the previous lag).\n"
         "WAVs: 16-bit PCM or 32-bit float, any rate, channels averaged.\n");
     return help ? 0 : 2;
   }
@@ -47,6 +54,13 @@ score (int argc, char **argv)
       "level-dbfs=%.1f\nreference-level-dbfs=%.1f\naligned-blocks=%d/%d\n",
       s.stoi, s.lag_ms, s.lag_spread_ms, s.correlation, s.overlap_s, s.level_dbfs,
       s.reference_level_dbfs, s.blocks_aligned, s.blocks);
+  if (blocks) {
+    for (size_t i = 0; i < s.block_lags.size (); i++) {
+      const auto &b = s.block_lags[i];
+      printf ("block=%zu start-ms=%.1f lag-ms=%.1f correlation=%.3f aligned=%d\n", i, b.start_ms,
+          b.lag_ms, b.correlation, b.aligned ? 1 : 0);
+    }
+  }
   return 0;
 }
 
