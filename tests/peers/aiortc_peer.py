@@ -21,6 +21,10 @@ Machine-readable lines go to stdout, one event per line, flushed:
   ANSWER_MS <ms>                          client: answer received
   CONNECTED_MS <ms>                       client: connectionState connected
   FIRST_AUDIO_MS <ms> [pc=<n>]            first decoded audio frame received
+  FIRST_AUDIO_NS <ns>                     the same, as CLOCK_MONOTONIC nanoseconds
+  PLAY_START_NS <ns>                      --play: when the WAV's first sample was due
+  TIMELINE [pc=<n>] <json>                --timeline: per received frame, its first sample
+                                          index in the WAV and arrival time (monotonic ns)
   RECORDED [pc=<n>] path=<file> frames=<n> seconds=<s>
   PC_CLOSED pc=<n>
   SHUTDOWN                                server got SIGTERM/SIGINT, closing
@@ -137,6 +141,53 @@ class ToneTrack(MediaStreamTrack):
         return frame
 
 
+class WavTrack(MediaStreamTrack):
+    """A 48 kHz mono s16 WAV, 20 ms frames paced in real time, then silence.
+
+    Emits PLAY_START_NS with the CLOCK_MONOTONIC time its first sample was due: sample i is
+    due at that time + i / 48000 (late frames are sent at once, so the pace catches up).
+    """
+
+    kind = "audio"
+
+    def __init__(self, path):
+        super().__init__()
+        with wave.open(path, "rb") as w:
+            if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (SAMPLE_RATE, 1, 2):
+                raise PeerError("usage", "--play needs a 48 kHz mono 16-bit WAV, %s is %d Hz, "
+                                "%d channel(s), %d bytes a sample" % (
+                                    path, w.getframerate(), w.getnchannels(),
+                                    w.getsampwidth()), EXIT_USAGE)
+            self._data = w.readframes(w.getnframes())
+        self._start = None
+        self._pts = 0
+        self._time_base = fractions.Fraction(1, SAMPLE_RATE)
+
+    async def recv(self):
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+            emit("PLAY_START_NS", int(self._start * 1e9))
+        else:
+            wait = self._start + self._pts / SAMPLE_RATE - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        chunk = self._data[self._pts * 2:(self._pts + SAMPLES_PER_FRAME) * 2]
+        chunk += bytes(SAMPLES_PER_FRAME * 2 - len(chunk))
+        frame = av.AudioFrame(format="s16", layout="mono", samples=SAMPLES_PER_FRAME)
+        frame.planes[0].update(chunk)
+        frame.pts = self._pts
+        frame.sample_rate = SAMPLE_RATE
+        frame.time_base = self._time_base
+        self._pts += SAMPLES_PER_FRAME
+        return frame
+
+
+def make_track(args):
+    return WavTrack(args.play) if args.play else ToneTrack(args.freq, args.amplitude)
+
+
 class AudioSink:
     """Consumes a received audio track; optionally writes it to a WAV file.
 
@@ -163,6 +214,7 @@ class AudioSink:
         self._next_pts = None
         self._task = None
         self._closed = False
+        self.timeline = []  # (first sample index of a frame in the WAV, CLOCK_MONOTONIC ns)
 
     def add_track(self, track):
         if self._task is not None:
@@ -196,6 +248,7 @@ class AudioSink:
         self.last_frame_time = time.monotonic()
         if self.first_frame_time is None:
             self.first_frame_time = self.last_frame_time
+            emit("FIRST_AUDIO_NS", int(self.first_frame_time * 1e9))
             if self.on_first:
                 self.on_first()
         if self._params is None:
@@ -219,6 +272,7 @@ class AudioSink:
                     self._write_raw(bytes(int(gap_s * rate) * channels * 2))
             self._next_pts = frame.pts + int(frame.samples / frame.time_base / frame.sample_rate)
 
+        self.timeline.append((self.samples_written, time.monotonic_ns()))
         if (
             frame.format.name != "s16"
             or frame.sample_rate != rate
@@ -261,6 +315,13 @@ class AudioSink:
                     self._wav.setsampwidth(2)
                     self._wav.setframerate(SAMPLE_RATE)
                 self._wav.close()
+
+
+def emit_timeline(sink, tag_fields):
+    emit("TIMELINE", *tag_fields, json.dumps({
+        "rate": sink._params[0] if sink._params else SAMPLE_RATE,
+        "index": [i for i, _ in sink.timeline],
+        "arrival_ns": [t for _, t in sink.timeline]}, separators=(",", ":")))
 
 
 # --------------------------------------------------------------------------
@@ -407,6 +468,8 @@ async def run_server(args):
         if sink.path:
             emit("RECORDED", "pc=%d" % n, "path=%s" % sink.path,
                  "frames=%d" % sink.frames, "seconds=%.2f" % sink.seconds)
+        if args.timeline:
+            emit_timeline(sink, ["pc=%d" % n])
         emit("PC_CLOSED", "pc=%d" % n)
 
     async def offer(request):
@@ -446,7 +509,7 @@ async def run_server(args):
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=typ))
-            pc.addTrack(ToneTrack(args.freq, args.amplitude))
+            pc.addTrack(make_track(args))
             apply_codec_preference(pc, args.codec)
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
@@ -589,7 +652,7 @@ async def run_client(args):
         if track.kind == "audio":
             sink.add_track(track)
 
-    pc.addTrack(ToneTrack(args.freq, args.amplitude))
+    pc.addTrack(make_track(args))
     apply_codec_preference(pc, args.codec)
 
     timeout = aiohttp.ClientTimeout(total=args.http_timeout)
@@ -685,6 +748,8 @@ async def run_client(args):
             if args.record:
                 emit("RECORDED", "path=%s" % args.record, "frames=%d" % sink.frames,
                      "seconds=%.2f" % sink.seconds)
+            if args.timeline:
+                emit_timeline(sink, [])
     emit("DONE", "exit=%d" % code)
     return code
 
@@ -706,6 +771,13 @@ def build_parser():
                              "the 1st connection, FILE-2.wav ...; or use {n} in the name)")
         sp.add_argument("--fill-gaps", action="store_true",
                         help="fill RTP timestamp gaps with silence in the WAV")
+        sp.add_argument("--play", metavar="FILE.wav",
+                        help="send this 48 kHz mono 16-bit WAV (then silence) instead of the "
+                             "tone; prints PLAY_START_NS")
+        sp.add_argument("--timeline", action="store_true",
+                        help="when the recording ends, print TIMELINE {json}: each received "
+                             "frame's first sample index in the WAV and its arrival time "
+                             "(CLOCK_MONOTONIC ns)")
         sp.add_argument("--ice-address", default="127.0.0.1",
                         help="comma-separated host candidate addresses, default 127.0.0.1; "
                              "'auto' = aioice's own enumeration (skips loopback)")
