@@ -1,6 +1,8 @@
 /* gst-voicecall: STOI and the alignment of received speech (see stoi.h). */
 #include "stoi.h"
 
+#include "fft.h"
+
 #include <algorithm>
 #include <cmath>
 #include <complex>
@@ -13,35 +15,6 @@ namespace vc::stoi {
 constexpr double EPS = 2.220446049250313e-16;
 
 /* ---------------------------------------------------------------- helpers */
-
-static void
-fft (std::vector<std::complex<double>> &a, bool inverse = false)
-{
-  const size_t n = a.size ();
-  for (size_t i = 1, j = 0; i < n; i++) {
-    size_t bit = n >> 1;
-    for (; j & bit; bit >>= 1)
-      j ^= bit;
-    j ^= bit;
-    if (i < j)
-      std::swap (a[i], a[j]);
-  }
-  for (size_t len = 2; len <= n; len <<= 1) {
-    const double ang = (inverse ? 2 : -2) * M_PI / len;
-    for (size_t j = 0; j < len / 2; j++) {
-      /* Twiddles computed directly: no error build-up over long transforms. */
-      const std::complex<double> w (std::cos (ang * j), std::sin (ang * j));
-      for (size_t i = 0; i < n; i += len) {
-        auto u = a[i + j], v = a[i + j + len / 2] * w;
-        a[i + j] = u + v;
-        a[i + j + len / 2] = u - v;
-      }
-    }
-  }
-  if (inverse)
-    for (auto &x : a)
-      x /= static_cast<double> (n);
-}
 
 static size_t
 next_pow2 (size_t n)
@@ -214,7 +187,7 @@ band_envelopes (const std::vector<double> &x)
     std::fill (spectrum.begin (), spectrum.end (), 0.0);
     for (int i = 0; i < FRAME; i++)
       spectrum[i] = w[i] * x[start + i];
-    fft (spectrum);
+    vc::fft (spectrum);
     for (int j = 0; j < BANDS; j++) {
       double power = 0;
       for (int k = b[j].first_bin; k < b[j].end_bin; k++)
@@ -294,11 +267,11 @@ cross_correlation (const std::vector<float> &a, const std::vector<float> &b)
     fa[i] = a[i];
   for (size_t i = 0; i < b.size (); i++)
     fb[i] = b[i];
-  fft (fa);
-  fft (fb);
+  vc::fft (fa);
+  vc::fft (fb);
   for (size_t i = 0; i < n; i++)
     fa[i] *= std::conj (fb[i]);
-  fft (fa, true);
+  vc::fft (fa, true);
   const long nb = static_cast<long> (b.size ()), na = static_cast<long> (a.size ());
   std::vector<double> out (na + nb - 1);
   for (long k = -(nb - 1); k <= na - 1; k++)

@@ -1,39 +1,14 @@
 /* gst-voicecall: what tone is in some audio (see tone.h). */
 #include "tone.h"
 
+#include "fft.h"
+
 #include <cmath>
 #include <complex>
 #include <cstring>
 #include <fstream>
 
 namespace vc::tone {
-
-static void
-fft (std::vector<std::complex<double>> &a)
-{
-  const size_t n = a.size ();
-  for (size_t i = 1, j = 0; i < n; i++) {
-    size_t bit = n >> 1;
-    for (; j & bit; bit >>= 1)
-      j ^= bit;
-    j ^= bit;
-    if (i < j)
-      std::swap (a[i], a[j]);
-  }
-  for (size_t len = 2; len <= n; len <<= 1) {
-    double ang = -2 * M_PI / len;
-    std::complex<double> wl (std::cos (ang), std::sin (ang));
-    for (size_t i = 0; i < n; i += len) {
-      std::complex<double> w (1);
-      for (size_t j = 0; j < len / 2; j++) {
-        auto u = a[i + j], v = a[i + j + len / 2] * w;
-        a[i + j] = u + v;
-        a[i + j + len / 2] = u - v;
-        w *= wl;
-      }
-    }
-  }
-}
 
 double
 dominant_frequency (const std::vector<float> &samples, int rate, double min_hz, double max_hz)
@@ -50,7 +25,7 @@ dominant_frequency (const std::vector<float> &samples, int rate, double min_hz, 
     double w = 0.5 - 0.5 * std::cos (2 * M_PI * i / (n - 1));
     a[i] = samples[off + i] * w;
   }
-  fft (a);
+  vc::fft (a);
   const double bin_hz = static_cast<double> (rate) / n;
   size_t lo = std::max<size_t> (1, static_cast<size_t> (min_hz / bin_hz));
   size_t hi = std::min (n / 2 - 1, static_cast<size_t> (max_hz / bin_hz));
