@@ -91,6 +91,7 @@ enum {
 constexpr guint DEFAULT_LATENCY = 60;
 constexpr guint DEFAULT_STATS_INTERVAL = 1000;
 constexpr int DEFAULT_PAYLOAD_TYPE = 96; /* what voicecapturebin's payloader uses */
+constexpr guint HOST_CANDIDATES_QUIET_MS = 50;
 constexpr const char *OPUS_CAPS = "application/x-rtp, media=(string)audio, "
                                   "encoding-name=(string)OPUS, clock-rate=(int)48000";
 
@@ -113,6 +114,9 @@ struct Session {
   gint64 started_us = 0;
   bool got_audio = false;
   std::atomic<int> send_pt {-1};  /* payload type the peer expects from us */
+  bool host_only = false;        /* no STUN/TURN: host candidates are all there will be */
+  bool gathering_done = false;   /* end-of-candidates was given to the signaller */
+  guint quiet_timer = 0;         /* host_only: ends gathering once candidates stop coming */
   std::atomic<bool> connected {false}; /* ICE and DTLS are up: our RTP may go */
   vc::stats::Sample last_stats;
   bool have_stats = false;
@@ -222,6 +226,7 @@ remove_session (GstVoiceCall *self, const std::string &id, const char *reason, b
   if (!s)
     return;
   priv->sessions.erase (id);
+  priv->ctl->cancel (std::exchange (s->quiet_timer, 0));
   GST_INFO_OBJECT (self, "session %s (%s) ended: %s", id.c_str (), s->peer.c_str (), reason);
 
   vc::GstPtr<GstVoiceSignaller> signaller = current_signaller (self);
@@ -541,6 +546,18 @@ on_negotiation_needed (GstElement *webrtc, gpointer user_data)
   });
 }
 
+/* Tells the signaller, once, that this session has all its candidates; control thread. */
+static void
+end_of_candidates (GstVoiceCall *self, Session &s)
+{
+  if (s.gathering_done)
+    return;
+  s.gathering_done = true;
+  self->priv->ctl->cancel (std::exchange (s.quiet_timer, 0));
+  if (auto signaller = current_signaller (self))
+    gst_voice_signaller_add_ice (signaller.get (), s.id.c_str (), 0, nullptr);
+}
+
 static void
 on_ice_candidate (GstElement *webrtc, guint mline, const gchar *candidate, gpointer user_data)
 {
@@ -549,6 +566,23 @@ on_ice_candidate (GstElement *webrtc, guint mline, const gchar *candidate, gpoin
   vc::GstPtr<GstVoiceSignaller> signaller = current_signaller (self);
   if (signaller && candidate && *candidate)
     gst_voice_signaller_add_ice (signaller.get (), id, mline, candidate);
+  /* With host candidates only, they all come at once, but webrtcbin reports gathering
+   * complete ~200 ms later, and a WHIP/JSON answer waits for that: end it once they stop. */
+  std::string session = id;
+  in_control (self, [session] (GstVoiceCall *self) {
+    auto s = find_session (self, session);
+    if (!s || !s->host_only || s->gathering_done)
+      return;
+    self->priv->ctl->cancel (s->quiet_timer);
+    vc::GstPtr<GstVoiceCall> ref = vc::ref (self);
+    s->quiet_timer = self->priv->ctl->timeout (HOST_CANDIDATES_QUIET_MS, [ref, session] {
+      if (auto s = find_session (ref.get (), session)) {
+        s->quiet_timer = 0;
+        GST_DEBUG_OBJECT (ref.get (), "session %s: host candidates complete", session.c_str ());
+        end_of_candidates (ref.get (), *s);
+      }
+    });
+  });
 }
 
 static void
@@ -559,11 +593,12 @@ on_gathering_state (GstElement *webrtc, GParamSpec *pspec, gpointer user_data)
   g_object_get (webrtc, "ice-gathering-state", &state, nullptr);
   if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
     return;
-  const char *id = static_cast<const char *> (g_object_get_data (G_OBJECT (webrtc), "vc-session"));
-  vc::GstPtr<GstVoiceSignaller> signaller = current_signaller (self);
-  GST_DEBUG_OBJECT (self, "session %s: gathering complete", id);
-  if (signaller)
-    gst_voice_signaller_add_ice (signaller.get (), id, 0, nullptr);
+  std::string id = static_cast<const char *> (g_object_get_data (G_OBJECT (webrtc), "vc-session"));
+  GST_DEBUG_OBJECT (self, "session %s: gathering complete", id.c_str ());
+  in_control (self, [id] (GstVoiceCall *self) {
+    if (auto s = find_session (self, id))
+      end_of_candidates (self, *s);
+  });
 }
 
 static void
@@ -626,12 +661,12 @@ apply_ice_addresses (GstVoiceCall *self, GstElement *webrtc, const std::string &
 }
 
 /* Uses the STUN/TURN servers a signaller learnt (a WHIP server's Link headers). */
-static void
+static bool
 apply_signaller_ice_servers (GstVoiceCall *self, GstElement *webrtc)
 {
   vc::GstPtr<GstVoiceSignaller> signaller = current_signaller (self);
   if (!signaller || !GST_IS_VOICE_HTTP_CLIENT_SIGNALLER (signaller.get ()))
-    return;
+    return false;
   gchar **servers = nullptr;
   g_object_get (signaller.get (), "ice-servers", &servers, nullptr);
   vc::GUnique<gchar *> owned (servers);
@@ -646,6 +681,7 @@ apply_signaller_ice_servers (GstVoiceCall *self, GstElement *webrtc)
     }
     GST_INFO_OBJECT (self, "using ICE server %s from the signaller", *url);
   }
+  return servers && *servers;
 }
 
 /* Accepts "stun:host:port" (RFC 7064) as well as webrtcbin's "stun://host:port". */
@@ -807,7 +843,7 @@ create_session (GstVoiceCall *self, const std::string &id, const std::string &pe
   if (!settings.turn_server.empty ())
     g_object_set (s->webrtc, "turn-server", webrtcbin_url (settings.turn_server).c_str (), nullptr);
   if (settings.stun_server.empty () && settings.turn_server.empty ())
-    apply_signaller_ice_servers (self, s->webrtc);
+    s->host_only = !apply_signaller_ice_servers (self, s->webrtc);
   g_object_set (s->webrtc, "ice-transport-policy", settings.ice_transport_policy, nullptr);
   apply_ice_addresses (self, s->webrtc, settings.ice_addresses);
   /* Gaps become loss events, so that opusdec conceals them (PLC / FEC). */
