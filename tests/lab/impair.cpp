@@ -10,6 +10,7 @@
 // Run it inside the network namespace whose iptables rules feed the queue.
 
 #include "schedule.h"
+#include "toolutil.h"
 
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -32,18 +33,6 @@ namespace {
 
 constexpr uint32_t kQueueMaxLen = 16384;       // packets the kernel may hold
 constexpr int kRecvBufBytes = 8 * 1024 * 1024;
-
-volatile sig_atomic_t g_stop = 0;
-
-void on_signal (int) { g_stop = 1; }
-
-int64_t
-now_ns ()
-{
-  timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t> (ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 struct Options {
   int queue = -1;
@@ -78,22 +67,6 @@ usage (FILE *out)
 }
 
 bool
-parse_number (const char *name, const char *text, double min, double max,
-    double &out)
-{
-  char *end = nullptr;
-  errno = 0;
-  double v = std::strtod (text, &end);
-  if (errno || end == text || *end || v < min || v > max) {
-    std::fprintf (stderr, "impair: %s must be a number in [%g, %g], got '%s'\n",
-        name, min, max, text);
-    return false;
-  }
-  out = v;
-  return true;
-}
-
-bool
 parse_options (int argc, char **argv, Options &o)
 {
   enum { kQueue = 1, kDelay, kJitter, kDist, kReorder, kLoss, kSeed, kStats,
@@ -117,16 +90,16 @@ parse_options (int argc, char **argv, Options &o)
   while ((opt = getopt_long (argc, argv, "", longopts, nullptr)) != -1) {
     switch (opt) {
       case kQueue:
-        if (!parse_number ("--queue", optarg, 0, 65535, v))
+        if (!lab::parse_number ("impair", "--queue", optarg, 0, 65535, v))
           return false;
         o.queue = static_cast<int> (v);
         break;
       case kDelay:
-        if (!parse_number ("--delay-ms", optarg, 0, 60000, c.delay_ms))
+        if (!lab::parse_number ("impair", "--delay-ms", optarg, 0, 60000, c.delay_ms))
           return false;
         break;
       case kJitter:
-        if (!parse_number ("--jitter-ms", optarg, 0, 60000, c.jitter_ms))
+        if (!lab::parse_number ("impair", "--jitter-ms", optarg, 0, 60000, c.jitter_ms))
           return false;
         break;
       case kDist:
@@ -143,11 +116,11 @@ parse_options (int argc, char **argv, Options &o)
         c.reorder = true;
         break;
       case kLoss:
-        if (!parse_number ("--loss", optarg, 0, 100, c.loss_pct))
+        if (!lab::parse_number ("impair", "--loss", optarg, 0, 100, c.loss_pct))
           return false;
         break;
       case kSeed:
-        if (!parse_number ("--seed", optarg, 0, 1e18, v))
+        if (!lab::parse_number ("impair", "--seed", optarg, 0, 1e18, v))
           return false;
         c.seed = static_cast<uint64_t> (v);
         break;
@@ -188,7 +161,7 @@ on_packet (nfq_q_handle *, nfgenmsg *, nfq_data *nfa, void *data)
     return 0;
   uint32_t id = ntohl (ph->packet_id);
   try {
-    if (!ctx.schedule->offer (id, now_ns ()))
+    if (!ctx.schedule->offer (id, lab::now_ns ()))
       verdict (ctx, id, NF_DROP);
   } catch (...) {               // no exception may cross into libnfq
     verdict (ctx, id, NF_ACCEPT);
@@ -267,10 +240,7 @@ main (int argc, char **argv)
   sigprocmask (SIG_BLOCK, &block, &wait_mask);
   sigdelset (&wait_mask, SIGINT);
   sigdelset (&wait_mask, SIGTERM);
-  struct sigaction sa = {};
-  sa.sa_handler = on_signal;
-  sigaction (SIGINT, &sa, nullptr);
-  sigaction (SIGTERM, &sa, nullptr);
+  lab::install_stop_signals ();
 
   lab::Schedule schedule (o.schedule);
   Context ctx;
@@ -308,10 +278,10 @@ main (int argc, char **argv)
     std::fprintf (stderr, "impair: cannot write %s\n", o.ready_file.c_str ());
 
   int rc = 0;
-  while (!g_stop) {
+  while (!lab::stop_requested) {
     timespec timeout, *tp = nullptr;
     if (!schedule.empty ()) {
-      int64_t wait = schedule.next_due_ns () - now_ns ();
+      int64_t wait = schedule.next_due_ns () - lab::now_ns ();
       if (wait < 0)
         wait = 0;
       timeout.tv_sec = wait / 1000000000;
@@ -329,7 +299,7 @@ main (int argc, char **argv)
       rc = 1;
       break;
     }
-    for (uint32_t id : schedule.take_due (now_ns ()))
+    for (uint32_t id : schedule.take_due (lab::now_ns ()))
       verdict (ctx, id, NF_ACCEPT);
   }
 

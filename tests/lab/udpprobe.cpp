@@ -11,6 +11,7 @@
 // the two one-way delays); see probestats.h.  All modes stop by themselves.
 
 #include "probestats.h"
+#include "toolutil.h"
 
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -42,17 +43,6 @@ struct Probe {
   int64_t echo_ns;                // set by echo: when it received the probe
 };
 static_assert (sizeof (Probe) == kMinSize, "probe header size");
-
-volatile sig_atomic_t g_stop = 0;
-void on_signal (int) { g_stop = 1; }
-
-int64_t
-now_ns ()
-{
-  timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t> (ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 struct Options {
   std::string mode;
@@ -100,21 +90,6 @@ parse_addr (const char *text, sockaddr_in &out)
 }
 
 bool
-parse_long (const char *name, const char *text, long min, long max, long &out)
-{
-  char *end = nullptr;
-  errno = 0;
-  long v = std::strtol (text, &end, 10);
-  if (errno || end == text || *end || v < min || v > max) {
-    std::fprintf (stderr, "udpprobe: %s must be in [%ld, %ld], got '%s'\n",
-        name, min, max, text);
-    return false;
-  }
-  out = v;
-  return true;
-}
-
-bool
 parse_options (int argc, char **argv, Options &o)
 {
   if (argc < 2) {
@@ -154,26 +129,26 @@ parse_options (int argc, char **argv, Options &o)
         o.have_addr = true;
         break;
       case kCount:
-        if (!parse_long ("--count", optarg, 1, 10000000, o.count))
+        if (!lab::parse_number ("udpprobe", "--count", optarg, 1, 10000000, o.count))
           return false;
         break;
       case kPps:
-        if (!parse_long ("--pps", optarg, 1, 100000, v))
+        if (!lab::parse_number ("udpprobe", "--pps", optarg, 1, 100000, v))
           return false;
         o.pps = static_cast<double> (v);
         break;
       case kSize:
-        if (!parse_long ("--size", optarg, kMinSize, kMaxSize, v))
+        if (!lab::parse_number ("udpprobe", "--size", optarg, kMinSize, kMaxSize, v))
           return false;
         o.size = static_cast<int> (v);
         break;
       case kIdle:
-        if (!parse_long ("--idle-ms", optarg, 0, 600000, v))
+        if (!lab::parse_number ("udpprobe", "--idle-ms", optarg, 0, 600000, v))
           return false;
         o.idle_ms = static_cast<int> (v);
         break;
       case kTimeout:
-        if (!parse_long ("--timeout-ms", optarg, 1, 3600000, v))
+        if (!lab::parse_number ("udpprobe", "--timeout-ms", optarg, 1, 3600000, v))
           return false;
         o.timeout_ms = static_cast<int> (v);
         break;
@@ -231,7 +206,7 @@ wait_readable (int fd, int ms)
 int
 ms_until (int64_t deadline_ns)
 {
-  int64_t left = deadline_ns - now_ns ();
+  int64_t left = deadline_ns - lab::now_ns ();
   return left <= 0 ? 0 : static_cast<int> ((left + 999999) / 1000000);
 }
 
@@ -241,7 +216,7 @@ sleep_until (int64_t t_ns)
   timespec ts = { static_cast<time_t> (t_ns / 1000000000),
     static_cast<long> (t_ns % 1000000000) };
   while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) ==
-      EINTR && !g_stop) {
+      EINTR && !lab::stop_requested) {
   }
 }
 
@@ -264,16 +239,16 @@ run_recv (const Options &o, int fd)
   lab::ProbeStats stats;
   uint64_t expected = o.count;
   char buf[kMaxSize];
-  const int64_t deadline = now_ns () + o.timeout_ms * int64_t (1000000);
-  int64_t idle_deadline = now_ns () + o.idle_ms * int64_t (1000000);
-  while (!g_stop && (expected == 0 || stats.received () < expected)) {
+  const int64_t deadline = lab::now_ns () + o.timeout_ms * int64_t (1000000);
+  int64_t idle_deadline = lab::now_ns () + o.idle_ms * int64_t (1000000);
+  while (!lab::stop_requested && (expected == 0 || stats.received () < expected)) {
     int wait = std::min (ms_until (deadline), ms_until (idle_deadline));
     if (wait == 0 || !wait_readable (fd, wait))
       break;
     ssize_t len;
     Probe p;
     while (read_probe (fd, buf, len, p, nullptr)) {
-      int64_t now = now_ns ();
+      int64_t now = lab::now_ns ();
       if (!o.count)
         expected = p.count;
       stats.add (p.seq, now - p.send_ns, static_cast<size_t> (len), now);
@@ -290,7 +265,7 @@ bool
 send_probe (int fd, const Options &o, char *buf, uint32_t seq,
     uint64_t &errors)
 {
-  Probe p = { kMagic, seq, static_cast<uint32_t> (o.count), 0, now_ns (), 0 };
+  Probe p = { kMagic, seq, static_cast<uint32_t> (o.count), 0, lab::now_ns (), 0 };
   std::memcpy (buf, &p, sizeof p);
   if (send (fd, buf, o.size, 0) >= 0)
     return true;
@@ -307,11 +282,11 @@ int
 run_send (const Options &o, int fd)
 {
   char buf[kMaxSize] = {};
-  const int64_t start = now_ns (), gap = static_cast<int64_t> (1e9 / o.pps);
+  const int64_t start = lab::now_ns (), gap = static_cast<int64_t> (1e9 / o.pps);
   long sent = 0;
   uint64_t errors = 0;
   // The schedule is absolute, so a late wake-up cannot make the rate drift.
-  for (; sent < o.count && !g_stop; sent++) {
+  for (; sent < o.count && !lab::stop_requested; sent++) {
     sleep_until (start + sent * gap);
     if (!send_probe (fd, o, buf, static_cast<uint32_t> (sent), errors))
       return 1;
@@ -325,11 +300,11 @@ int
 run_echo (const Options &o, int fd)
 {
   char buf[kMaxSize];
-  const int64_t deadline = now_ns () + o.timeout_ms * int64_t (1000000);
+  const int64_t deadline = lab::now_ns () + o.timeout_ms * int64_t (1000000);
   int64_t idle_deadline = INT64_MAX;
   uint64_t echoed = 0;
   char peer[INET_ADDRSTRLEN + 8] = "none";
-  while (!g_stop) {
+  while (!lab::stop_requested) {
     int wait = ms_until (deadline);
     if (o.idle_ms > 0 && idle_deadline != INT64_MAX)
       wait = std::min (wait, ms_until (idle_deadline));
@@ -339,7 +314,7 @@ run_echo (const Options &o, int fd)
     Probe p;
     sockaddr_in from;
     while (read_probe (fd, buf, len, p, &from)) {
-      p.echo_ns = now_ns ();
+      p.echo_ns = lab::now_ns ();
       if (!echoed) {                // shows whether a NAT rewrote the source
         char ip[INET_ADDRSTRLEN];
         inet_ntop (AF_INET, &from.sin_addr, ip, sizeof ip);
@@ -363,19 +338,19 @@ run_ping (const Options &o, int fd)
   char buf[kMaxSize] = {};
   lab::ProbeStats rtt;            // counts, reordering on the way back
   lab::DelayAccumulator up, down;
-  const int64_t start = now_ns (), gap = static_cast<int64_t> (1e9 / o.pps);
+  const int64_t start = lab::now_ns (), gap = static_cast<int64_t> (1e9 / o.pps);
   long sent = 0;
   uint64_t errors = 0;
   int64_t deadline = start + o.timeout_ms * int64_t (1000000);
-  while (!g_stop && now_ns () < deadline &&
+  while (!lab::stop_requested && lab::now_ns () < deadline &&
       rtt.received () < static_cast<uint64_t> (o.count)) {
     int64_t next = sent < o.count ? start + sent * gap
-                                  : now_ns () + o.idle_ms * int64_t (1000000);
+                                  : lab::now_ns () + o.idle_ms * int64_t (1000000);
     if (wait_readable (fd, ms_until (std::min (next, deadline)))) {
       ssize_t len;
       Probe p;
       while (read_probe (fd, buf, len, p, nullptr)) {
-        int64_t now = now_ns ();
+        int64_t now = lab::now_ns ();
         rtt.add (p.seq, now - p.send_ns, static_cast<size_t> (len), now);
         up.add (p.echo_ns - p.send_ns);
         down.add (now - p.echo_ns);
@@ -407,10 +382,7 @@ main (int argc, char **argv)
   Options o;
   if (!parse_options (argc, argv, o))
     return 2;
-  struct sigaction sa = {};
-  sa.sa_handler = on_signal;
-  sigaction (SIGINT, &sa, nullptr);
-  sigaction (SIGTERM, &sa, nullptr);
+  lab::install_stop_signals ();
 
   int fd = open_socket (o);
   if (fd < 0)
