@@ -46,6 +46,20 @@ add_ghost_pad (GstElement *bin, const char *name, GstElement *target, const char
 }
 
 bool
+swap_child (GstBin *bin, GstElement **slot, GstElement *replacement, GstElement *upstream,
+    GstElement *downstream)
+{
+  if (*slot) {
+    gst_element_set_state (*slot, GST_STATE_NULL);
+    gst_bin_remove (bin, *slot);
+  }
+  *slot = replacement;
+  gst_bin_add (bin, replacement);
+  return upstream ? gst_element_link (upstream, replacement)
+                  : gst_element_link (replacement, downstream);
+}
+
+bool
 is_within (GstObject *element, GstObject *ancestor)
 {
   return element == ancestor || gst_object_has_as_ancestor (element, ancestor);

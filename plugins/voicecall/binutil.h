@@ -18,6 +18,11 @@ bool add_and_link (GstBin *bin, std::initializer_list<GstElement *> chain);
 GstPad *add_ghost_pad (GstElement *bin, const char *name, GstElement *target,
     const char *target_pad, GstPadTemplate *templ);
 
+/* Puts `replacement` in `bin` in place of `*slot` (stopped and removed, if any), and links it
+ * after `upstream` or before `downstream` (the other one nullptr); false if that link fails. */
+bool swap_child (GstBin *bin, GstElement **slot, GstElement *replacement, GstElement *upstream,
+    GstElement *downstream);
+
 /* Whether `element` is `ancestor` or inside it. */
 bool is_within (GstObject *element, GstObject *ancestor);
 

@@ -112,14 +112,8 @@ static bool
 replace_source (GstVoiceCaptureBin *self, GstElement *source, bool is_default)
 {
   auto *priv = self->priv;
-  if (priv->source) {
-    gst_element_set_state (priv->source, GST_STATE_NULL);
-    gst_bin_remove (GST_BIN (self), priv->source);
-  }
-  priv->source = source;
   priv->default_source = is_default;
-  gst_bin_add (GST_BIN (self), source);
-  if (!gst_element_link (source, priv->convert)) {
+  if (!vc::swap_child (GST_BIN (self), &priv->source, source, nullptr, priv->convert)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("The source \"%s\" has no audio src pad that can be linked: set source= to an "
             "audio source, e.g. source=\"audiotestsrc is-live=true\".",

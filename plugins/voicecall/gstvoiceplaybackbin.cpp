@@ -63,13 +63,7 @@ static void
 replace_sink (GstVoicePlaybackBin *self, GstElement *sink)
 {
   auto *priv = self->priv;
-  if (priv->sink) {
-    gst_element_set_state (priv->sink, GST_STATE_NULL);
-    gst_bin_remove (GST_BIN (self), priv->sink);
-  }
-  priv->sink = sink;
-  gst_bin_add (GST_BIN (self), sink);
-  if (!gst_element_link (priv->last, sink)) {
+  if (!vc::swap_child (GST_BIN (self), &priv->sink, sink, priv->last, nullptr)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("The sink \"%s\" has no audio sink pad that can be linked: set sink= to an audio "
             "sink, e.g. sink=\"wavenc ! filesink location=out.wav\".", GST_OBJECT_NAME (sink)),
