@@ -93,6 +93,7 @@ struct GstVoiceCaptureBinPrivate {
   GstElement *dsp = nullptr;
   GstElement *encoder = nullptr;
   bool echo_cancel = DEFAULT_ECHO_CANCEL;
+  std::string link_error; /* why the source could not be linked, reported when starting */
 };
 
 struct _GstVoiceCaptureBin {
@@ -113,11 +114,13 @@ replace_source (GstVoiceCaptureBin *self, GstElement *source, bool is_default)
 {
   auto *priv = self->priv;
   priv->default_source = is_default;
+  /* Set from gst-launch, this runs before the bin has a bus: the error is kept for
+   * change_state to report. */
+  priv->link_error.clear ();
   if (!vc::swap_child (GST_BIN (self), &priv->source, source, nullptr, priv->convert)) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("The source \"%s\" has no audio src pad that can be linked: set source= to an "
-            "audio source, e.g. source=\"audiotestsrc is-live=true\".",
-            GST_OBJECT_NAME (source)), (nullptr));
+    priv->link_error = std::string ("The source \"") + GST_OBJECT_NAME (source) +
+        "\" has no audio src pad that can be linked: set source= to an audio source, e.g. "
+        "source=\"audiotestsrc is-live=true\".";
     return false;
   }
   return true;
@@ -371,6 +374,12 @@ gst_voice_capture_bin_change_state (GstElement *element, GstStateChange transiti
   auto *self = GST_VOICE_CAPTURE_BIN (element);
   if (!self->priv->encoder)
     return GST_STATE_CHANGE_FAILURE; /* a missing plugin was reported in init */
+  if (!self->priv->link_error.empty () && (transition == GST_STATE_CHANGE_NULL_TO_READY ||
+          transition == GST_STATE_CHANGE_READY_TO_PAUSED)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", self->priv->link_error.c_str ()),
+        (nullptr));
+    return GST_STATE_CHANGE_FAILURE;
+  }
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
     pair_echo_probe (self);
 

@@ -45,6 +45,7 @@ struct GstVoicePlaybackBinPrivate {
   GstElement *last = nullptr;    /* the element the sink is linked to */
   GstElement *decoder = nullptr;
   std::string probe_name;
+  std::string link_error; /* why the sink could not be linked, reported when starting */
 };
 
 struct _GstVoicePlaybackBin {
@@ -63,11 +64,13 @@ static void
 replace_sink (GstVoicePlaybackBin *self, GstElement *sink)
 {
   auto *priv = self->priv;
+  /* Set from gst-launch, this runs before the bin has a bus: the error is kept for
+   * change_state to report. */
+  priv->link_error.clear ();
   if (!vc::swap_child (GST_BIN (self), &priv->sink, sink, priv->last, nullptr)) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("The sink \"%s\" has no audio sink pad that can be linked: set sink= to an audio "
-            "sink, e.g. sink=\"wavenc ! filesink location=out.wav\".", GST_OBJECT_NAME (sink)),
-        (nullptr));
+    priv->link_error = std::string ("The sink \"") + GST_OBJECT_NAME (sink) +
+        "\" has no audio sink pad that can be linked: set sink= to an audio sink, e.g. "
+        "sink=\"wavenc ! filesink location=out.wav\".";
   }
 }
 
@@ -170,8 +173,14 @@ gst_voice_playback_bin_get_property (GObject *object, guint prop_id, GValue *val
 static GstStateChangeReturn
 gst_voice_playback_bin_change_state (GstElement *element, GstStateChange transition)
 {
-  if (!GST_VOICE_PLAYBACK_BIN (element)->priv->decoder)
+  auto *priv = GST_VOICE_PLAYBACK_BIN (element)->priv;
+  if (!priv->decoder)
     return GST_STATE_CHANGE_FAILURE; /* a missing plugin was reported in init */
+  if (!priv->link_error.empty () && (transition == GST_STATE_CHANGE_NULL_TO_READY ||
+          transition == GST_STATE_CHANGE_READY_TO_PAUSED)) {
+    GST_ELEMENT_ERROR (element, CORE, NEGOTIATION, ("%s", priv->link_error.c_str ()), (nullptr));
+    return GST_STATE_CHANGE_FAILURE;
+  }
   return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }
 

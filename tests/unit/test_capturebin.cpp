@@ -545,6 +545,32 @@ GST_START_TEST (test_failing_source_error)
 }
 GST_END_TEST;
 
+/* A source that cannot be linked (set from a description, before the bin has a bus): starting
+ * fails with an ERROR from voicecapturebin that says what to set. */
+GST_START_TEST (test_unlinkable_source)
+{
+  GError *err = nullptr;
+  GstElement *p = gst_parse_launch ("voicecapturebin source=\"fakesink\" ! fakesink", &err);
+  fail_unless (p != nullptr && err == nullptr, "%s", err ? err->message : "");
+  GstPtr<GstElement> pipeline = vc::ref_sink (p);
+  fail_unless_equals_int (gst_element_set_state (pipeline.get (), GST_STATE_PLAYING),
+      GST_STATE_CHANGE_FAILURE);
+  GstPtr<GstBus> bus = vc::adopt (gst_element_get_bus (pipeline.get ()));
+  GstPtr<GstMessage> msg = vc::adopt (gst_bus_pop_filtered (bus.get (), GST_MESSAGE_ERROR));
+  gst_element_set_state (pipeline.get (), GST_STATE_NULL);
+  fail_unless (msg.get () != nullptr, "no ERROR for an unlinkable source");
+  GError *e = nullptr;
+  gst_message_parse_error (msg.get (), &e, nullptr);
+  std::string text = e ? e->message : "";
+  g_clear_error (&e);
+  g_print ("unlinkable source: \"%s\" from %s\n", text.c_str (), GST_MESSAGE_SRC_NAME (msg.get ()));
+  fail_unless (g_str_has_prefix (GST_MESSAGE_SRC_NAME (msg.get ()), "voicecapturebin"),
+      "the error comes from %s", GST_MESSAGE_SRC_NAME (msg.get ()));
+  fail_unless (text.find ("set source=") != std::string::npos, "\"%s\" does not say to set source=",
+      text.c_str ());
+}
+GST_END_TEST;
+
 /* The default microphone on a machine without a sound card (like CI): an ERROR that says to
  * set source=. Where a microphone works this cannot be tested, and the test says so. */
 GST_START_TEST (test_no_microphone_error)
@@ -589,6 +615,7 @@ capturebin_suite (void)
   tcase_set_timeout (errors, 30);
   tcase_add_test (errors, test_failing_source_error);
   tcase_add_test (errors, test_no_microphone_error);
+  tcase_add_test (errors, test_unlinkable_source);
   suite_add_tcase (s, errors);
   return s;
 }

@@ -323,6 +323,32 @@ GST_START_TEST (test_loss_concealment)
 }
 GST_END_TEST;
 
+/* A sink that cannot be linked (set from a description, before the bin has a bus): starting
+ * fails with an ERROR from voiceplaybackbin that says what to set. */
+GST_START_TEST (test_unlinkable_sink)
+{
+  GError *err = nullptr;
+  GstElement *p = gst_parse_launch ("appsrc caps=\"application/x-rtp, media=audio, encoding-name=OPUS, clock-rate=48000\" ! voiceplaybackbin sink=\"audiotestsrc\"", &err);
+  fail_unless (p != nullptr && err == nullptr, "%s", err ? err->message : "");
+  GstPtr<GstElement> pipeline = vc::ref_sink (p);
+  fail_unless_equals_int (gst_element_set_state (pipeline.get (), GST_STATE_PLAYING),
+      GST_STATE_CHANGE_FAILURE);
+  GstPtr<GstBus> bus = vc::adopt (gst_element_get_bus (pipeline.get ()));
+  GstPtr<GstMessage> msg = vc::adopt (gst_bus_pop_filtered (bus.get (), GST_MESSAGE_ERROR));
+  gst_element_set_state (pipeline.get (), GST_STATE_NULL);
+  fail_unless (msg.get () != nullptr, "no ERROR for an unlinkable sink");
+  GError *e = nullptr;
+  gst_message_parse_error (msg.get (), &e, nullptr);
+  std::string text = e ? e->message : "";
+  g_clear_error (&e);
+  g_print ("unlinkable sink: \"%s\" from %s\n", text.c_str (), GST_MESSAGE_SRC_NAME (msg.get ()));
+  fail_unless (g_str_has_prefix (GST_MESSAGE_SRC_NAME (msg.get ()), "voiceplaybackbin"),
+      "the error comes from %s", GST_MESSAGE_SRC_NAME (msg.get ()));
+  fail_unless (text.find ("set sink=") != std::string::npos, "\"%s\" does not say to set sink=",
+      text.c_str ());
+}
+GST_END_TEST;
+
 static Suite *
 playbackbin_suite (void)
 {
@@ -332,6 +358,7 @@ playbackbin_suite (void)
   tcase_add_test (props, test_property_defaults);
   tcase_add_test (props, test_plc_fec_reach_opusdec);
   tcase_add_test (props, test_sink_replaced);
+  tcase_add_test (props, test_unlinkable_sink);
   suite_add_tcase (s, props);
 
   TCase *stream = tcase_create ("stream");
