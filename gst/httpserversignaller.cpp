@@ -874,6 +874,11 @@ static void
 on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer data)
 {
   auto *self = static_cast<Self *> (data);
+  /* One request per connection. libsoup 3.2 never closes a kept-alive connection that its
+   * peer closes between two requests (fixed upstream in 3.3.0, commit d20c6601): every
+   * answered request would leave its socket in CLOSE-WAIT. With "Connection: close" libsoup
+   * closes the connection once the response is written. */
+  soup_message_headers_replace (response_headers (msg), "Connection", "close");
   g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk),
       GUINT_TO_POINTER (settings (self).max_body));
 }
