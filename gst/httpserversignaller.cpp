@@ -49,6 +49,7 @@ constexpr guint kDefaultListenBacklog = 1024;
 constexpr guint kRetryAfterSeconds = 5;
 constexpr guint kStopDrainMs = 1000;
 constexpr guint kLingerMs = 1000;   /* a refused connection's graceful close, at most */
+constexpr gsize kMaxTrickled = 100; /* remote candidates trickled per session (and restart) */
 
 constexpr const char *kPageResource = "/org/gstvoicecall/index.html";
 constexpr const char *kAllowMethods = "GET, POST, PATCH, DELETE, OPTIONS";
@@ -69,6 +70,7 @@ struct Session {
   std::string etag;
   vc::GUnique<GstSDPMessage> offer;       /* the remote offer: mid ↔ m-line, ICE restarts */
   std::string remote_ufrag, remote_pwd;
+  gsize trickled = 0;                     /* remote candidates taken by PATCH since the offer */
 
   /* The paused request that the element's answer completes: the POST, or an ICE-restart
    * PATCH. Null once answered. */
@@ -630,6 +632,7 @@ complete (Self *self, Session *sess)
     vc::sdp::ice_credentials (sess->offer.get (), std::max (0,
         vc::sdp::first_audio_media (sess->offer.get ())), &sess->remote_ufrag,
         &sess->remote_pwd);
+    sess->trickled = 0;
     soup_message_headers_replace (response_headers (msg), "ETag", sess->etag.c_str ());
     respond (msg, SOUP_STATUS_OK, kSdpFragType, vc::sdpfrag::build (frag));
   } else {
@@ -909,6 +912,14 @@ handle_patch (Self *self, SoupServerMessage *msg, const Settings &s, Session *se
     start_restart (self, sess, msg, frag, candidates, !ended.empty ());
     return;
   }
+  /* Each candidate reaches webrtcbin, which pairs and checks it: a bounded number. */
+  if (sess->trickled + candidates.size () > kMaxTrickled) {
+    respond_problem (msg, SOUP_STATUS_UNPROCESSABLE_ENTITY, "this session took " +
+        std::to_string (sess->trickled) + " trickled candidates already, and takes at most " +
+        std::to_string (kMaxTrickled) + " (until an ICE restart)");
+    return;
+  }
+  sess->trickled += candidates.size ();
 
   respond (msg, SOUP_STATUS_NO_CONTENT);
   std::string id = sess->id;

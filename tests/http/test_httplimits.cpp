@@ -410,6 +410,36 @@ test_backlog_burst (void)
   gst_voice_signaller_stop (GST_VOICE_SIGNALLER (server.get ()));
 }
 
+static void
+test_trickle_cap (void)
+{
+  /* A peer cannot feed webrtcbin candidates without end: 100 per session, then 422. */
+  auto server = start_server ();
+  FakeServerElement element (server.get (), Mode::ANSWER_IN_HANDLER);
+  guint port = port_of (server.get ());
+  std::string location = raw_call (port);
+  auto patch = [&] (int first, int n) {
+    std::string frag = "a=ice-ufrag:5DH+\r\na=ice-pwd:coLPjdqH9norYQpnPyFS4JP9\r\n"
+                       "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n";
+    for (int i = first; i < first + n; i++)
+      frag += "a=candidate:" + std::to_string (i) + " 1 udp 2122260223 127.0.0.1 " +
+          std::to_string (40000 + i) + " typ host\r\n";
+    Raw c (port);
+    g_assert_true (c.send (raw_request ("PATCH", location, "application/trickle-ice-sdpfrag",
+        frag)));
+    return c.response ();
+  };
+  for (int i = 0; i < 10; i++)
+    g_assert_cmpuint (patch (i * 10, 10).status, ==, 204);
+  RawResponse r = patch (100, 1);
+  g_assert_cmpuint (r.status, ==, 422);
+  g_assert_cmpint (count (r.body, "at most 100"), ==, 1);
+  g_assert_true (element.wait ([&] { return element.ice.size () == 100; }));
+  g_usleep (50 * 1000);
+  g_assert_cmpuint (element.get (element.ice).size (), ==, 100);
+  gst_voice_signaller_stop (GST_VOICE_SIGNALLER (server.get ()));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -426,5 +456,6 @@ main (int argc, char **argv)
   g_test_add_func ("/http/limits/header-too-large", test_header_too_large);
   g_test_add_func ("/http/limits/max-connections", test_max_connections);
   g_test_add_func ("/http/limits/backlog-burst", test_backlog_burst);
+  g_test_add_func ("/http/limits/trickle-cap", test_trickle_cap);
   return g_test_run ();
 }
