@@ -2,15 +2,15 @@
  * (see httpserversignaller.h).
  *
  * Threading: everything below the "thread" line of the private struct is touched only in
- * priv->loop's thread: the SoupServer callbacks run there, and the vfuncs marshal their
- * arguments into it with invoke (). Properties are under priv->lock and copied out per
- * request. Signals are emitted from the thread, never from inside a SoupServer callback
- * (they are deferred to an idle), so a handler may call back into the signaller — even
- * stop () — without pulling the request it came from from under us.
+ * the thread of priv->rt (vc::SignallerRuntime, which also owns start / stop / finalize):
+ * the SoupServer callbacks run there, and the vfuncs marshal their arguments into it with
+ * in_thread (). Properties are under priv->lock and copied out per request. Signals are
+ * emitted from the thread, never from inside a SoupServer callback (rt.defer () puts them on
+ * an idle), so a handler may call back into the signaller — even stop () — without pulling
+ * the request it came from from under us.
  */
 #include "httpserversignaller.h"
 
-#include "contextthread.h"
 #include "gstptr.h"
 #include "httputil.h"
 #include "iceservers.h"
@@ -19,6 +19,7 @@
 #include "sdpfrag.h"
 #include "sdpjson.h"
 #include "sdputil.h"
+#include "signallerruntime.h"
 
 #include <gio/gnetworking.h>
 #include <libsoup/soup.h>
@@ -140,12 +141,10 @@ struct GstVoiceHttpServerSignallerPrivate {
   std::vector<std::string> ice_servers;
   bool serve_page = false;
   guint port = 0;
-  std::unique_ptr<vc::ContextThread> loop;     /* made by the first start (), joined in finalize */
+  vc::SignallerRuntime rt {"voicecall-httpd"};  /* the thread, running (), defer () */
 
   /* ---- thread ---- */
   vc::GstPtr<SoupServer> server;
-  bool running = false;
-  guint64 generation = 0;                      /* start () count: stale deferred calls */
   std::string active_path;                     /* `path` as of start () */
   std::map<std::string, std::unique_ptr<Session>> sessions;
   std::set<SoupServerMessage *> watched;       /* held messages whose "finished" we follow */
@@ -224,20 +223,8 @@ remove_session (Self *self, const std::string &id)
   auto it = priv->sessions.find (id);
   if (it == priv->sessions.end ())
     return;
-  priv->loop->cancel (it->second->gather_timer);
+  priv->rt.cancel (it->second->gather_timer);
   priv->sessions.erase (it);
-}
-
-/* Runs fn in the thread from the main loop, outside any SoupServer callback, if the server is
- * still running then. */
-static void
-defer (Self *self, std::function<void ()> fn)
-{
-  guint64 generation = self->priv->generation;
-  self->priv->loop->timeout (0, [self, generation, fn = std::move (fn)] {
-    if (self->priv->running && self->priv->generation == generation)
-      fn ();
-  });
 }
 
 static bool
@@ -392,8 +379,8 @@ forget_request (Self *self, SoupServerMessage *msg)
   auto *priv = self->priv;
   auto it = priv->requests.find (msg);
   if (it != priv->requests.end ()) {
-    priv->loop->cancel (it->second->timer);
-    priv->loop->cancel (it->second->refuse_timer);
+    priv->rt.cancel (it->second->timer);
+    priv->rt.cancel (it->second->refuse_timer);
     g_object_weak_unref (G_OBJECT (msg), on_request_gone, self);
     g_signal_handlers_disconnect_by_data (msg, it->second.get ());
     priv->requests.erase (it);
@@ -478,7 +465,7 @@ close_request (Self *self, SoupServerMessage *msg, guint status, const std::stri
     return;
   auto *closer = vc::http::GracefulClose::start (stream.get (), sock.get (),
       status ? raw_problem_response (status, detail) : std::string (), kLingerMs,
-      priv->loop->context (), [priv] (vc::http::GracefulClose *c) { priv->closing.erase (c); });
+      priv->rt.context (), [priv] (vc::http::GracefulClose *c) { priv->closing.erase (c); });
   if (closer)
     priv->closing.insert (closer);
 }
@@ -515,7 +502,7 @@ hold (Self *self, Session *sess, SoupServerMessage *msg)
     g_source_set_callback (sess->hangup_watch, G_SOURCE_FUNC (on_peer_readable),
         new WatchData {self, sess->id},
         [] (gpointer d) { delete static_cast<WatchData *> (d); });
-    g_source_attach (sess->hangup_watch, self->priv->loop->context ());
+    g_source_attach (sess->hangup_watch, self->priv->rt.context ());
   }
 }
 
@@ -565,7 +552,7 @@ on_peer_readable (GSocket *socket, GIOCondition cond, gpointer data)
   GST_INFO_OBJECT (self, "session %s: the peer went away before the answer", id.c_str ());
   release (self, sess);
   remove_session (self, id);
-  defer (self, [self, id] {
+  self->priv->rt.defer ([self, id] {
     gst_voice_signaller_emit_session_ended (GST_VOICE_SIGNALLER (self), id.c_str ());
   });
   return G_SOURCE_REMOVE;
@@ -592,7 +579,7 @@ on_message_finished (SoupServerMessage *msg, gpointer data)
     std::string gone = id;
     GST_INFO_OBJECT (self, "session %s: the peer went away before the answer", gone.c_str ());
     remove_session (self, gone);
-    defer (self, [self, gone] {
+    self->priv->rt.defer ([self, gone] {
       gst_voice_signaller_emit_session_ended (GST_VOICE_SIGNALLER (self), gone.c_str ());
     });
     return;
@@ -604,7 +591,7 @@ static void
 complete (Self *self, Session *sess)
 {
   auto *priv = self->priv;
-  priv->loop->cancel (sess->gather_timer);
+  priv->rt.cancel (sess->gather_timer);
   sess->gather_timer = 0;
   if (!sess->pending || !sess->answer)
     return;
@@ -780,7 +767,7 @@ handle_offer (Self *self, SoupServerMessage *msg, const Settings &s)
   GST_INFO_OBJECT (self, "session %s: %s offer from %s", id.c_str (),
       protocol == Protocol::WHIP ? "WHIP" : "JSON", peer.c_str ());
 
-  defer (self, [self, id, peer, desc] {
+  self->priv->rt.defer ([self, id, peer, desc] {
     if (find_session (self, id))
       gst_voice_signaller_emit_session_requested (GST_VOICE_SIGNALLER (self), id.c_str (),
           peer.c_str (), desc.get ());
@@ -839,7 +826,7 @@ start_restart (Self *self, Session *sess, SoupServerMessage *msg,
       frag.ufrag.c_str ());
 
   std::string id = sess->id;
-  defer (self, [self, id, desc, msg] {
+  self->priv->rt.defer ([self, id, desc, msg] {
     gboolean handled = FALSE;
     g_signal_emit (self, signals[SIGNAL_ICE_RESTART], 0, id.c_str (), desc.get (), &handled);
     if (handled)
@@ -923,7 +910,7 @@ handle_patch (Self *self, SoupServerMessage *msg, const Settings &s, Session *se
 
   respond (msg, SOUP_STATUS_NO_CONTENT);
   std::string id = sess->id;
-  defer (self, [self, id, candidates, ended] {
+  self->priv->rt.defer ([self, id, candidates, ended] {
     for (const auto &c : candidates) {
       if (!find_session (self, id))
         return;
@@ -950,7 +937,7 @@ handle_delete (Self *self, SoupServerMessage *msg, Session *sess)
   remove_session (self, id);
   GST_INFO_OBJECT (self, "session %s: deleted by the peer", id.c_str ());
   respond (msg, SOUP_STATUS_OK);
-  defer (self, [self, id] {
+  self->priv->rt.defer ([self, id] {
     gst_voice_signaller_emit_session_ended (GST_VOICE_SIGNALLER (self), id.c_str ());
   });
 }
@@ -960,7 +947,7 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path,
     GHashTable *query, gpointer data)
 {
   auto *self = static_cast<Self *> (data);
-  if (!self->priv->running)
+  if (!self->priv->rt.running ())
     return respond_problem (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "the server is stopping");
   Request *req = find_request (self, msg);
   if (req) {
@@ -1056,8 +1043,8 @@ on_request_gone (gpointer data, GObject *where_the_object_was)
   auto it = priv->requests.find (msg);
   if (it == priv->requests.end ())
     return;
-  priv->loop->cancel (it->second->timer);
-  priv->loop->cancel (it->second->refuse_timer);
+  priv->rt.cancel (it->second->timer);
+  priv->rt.cancel (it->second->refuse_timer);
   priv->requests.erase (it);
 }
 
@@ -1065,7 +1052,7 @@ static void
 on_request_finished (SoupServerMessage *msg, gpointer data)
 {
   auto *req = static_cast<Request *> (data);
-  req->self->priv->loop->cancel (req->timer);
+  req->self->priv->rt.cancel (req->timer);
   req->timer = 0;
 }
 
@@ -1093,20 +1080,20 @@ static void
 arm_request_timer (Self *self, Request *req)
 {
   auto *priv = self->priv;
-  priv->loop->cancel (req->timer);
+  priv->rt.cancel (req->timer);
   req->timer = 0;
   guint timeout = settings (self).request_timeout;
   if (timeout == 0)
     return;
   SoupServerMessage *msg = req->msg;
-  req->timer = priv->loop->timeout (timeout, [self, msg] { on_request_timeout (self, msg); });
+  req->timer = priv->rt.timeout (timeout, [self, msg] { on_request_timeout (self, msg); });
 }
 
 static void
 request_held (Self *self, SoupServerMessage *msg)
 {
   if (Request *req = find_request (self, msg)) {
-    self->priv->loop->cancel (req->timer);
+    self->priv->rt.cancel (req->timer);
     req->timer = 0;
     req->held = true;
   }
@@ -1151,7 +1138,7 @@ on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer data)
     raw->over_limit = true;
     GST_INFO_OBJECT (self, "%zu connections open, max-connections is %u: refusing one", open,
         s.max_connections);
-    raw->refuse_timer = priv->loop->timeout (0, [self, msg] {
+    raw->refuse_timer = priv->rt.timeout (0, [self, msg] {
       Request *r = find_request (self, msg);
       if (!r)
         return;
@@ -1226,18 +1213,14 @@ server_start (GstVoiceSignaller *signaller, GError **error)
     listen = priv->listen;
     path = priv->path;
     backlog = priv->listen_backlog;
-    if (!priv->loop)
-      priv->loop = std::make_unique<vc::ContextThread> ("voicecall-httpd");
   }
 
   std::string message;
-  priv->loop->invoke_sync ([&] {
-    if (priv->running)
-      return;
+  priv->rt.start ([&] {
     GInetAddress *ip = nullptr;
     guint16 port = 0;
     if (!listen_address (listen, &ip, &port, &message))
-      return;
+      return false;
     GSocketAddress *address = g_inet_socket_address_new (ip, port);
     g_object_unref (ip);
 
@@ -1253,7 +1236,7 @@ server_start (GstVoiceSignaller *signaller, GError **error)
                        static_cast<SoupServerListenOptions> (0), &err)) {
       message = "cannot listen on " + listen + ": " + err->message;
       g_error_free (err);
-      return;
+      return false;
     }
 
     guint bound = 0;
@@ -1268,12 +1251,11 @@ server_start (GstVoiceSignaller *signaller, GError **error)
 
     priv->server = std::move (server);
     priv->active_path = path;
-    priv->generation++;
-    priv->running = true;
     std::lock_guard<std::mutex> lk (priv->lock);
     priv->port = bound;
     GST_INFO_OBJECT (self, "listening on %s (port %u), endpoint %s", listen.c_str (), bound,
         path.c_str ());
+    return true;
   });
 
   if (!message.empty ()) {
@@ -1290,18 +1272,10 @@ server_stop (GstVoiceSignaller *signaller)
 {
   auto *self = GST_VOICE_HTTP_SERVER_SIGNALLER (signaller);
   auto *priv = self->priv;
-  {
-    std::lock_guard<std::mutex> lk (priv->lock);
-    if (!priv->loop)
-      return;
-  }
-  priv->loop->invoke_sync ([self, priv] {
-    if (!priv->running)
-      return;
-    priv->running = false;
+  priv->rt.stop ([self, priv] {
     /* Fail the held requests, and give their 503s a moment to leave. */
     for (auto &[id, sess] : priv->sessions) {
-      priv->loop->cancel (sess->gather_timer);
+      priv->rt.cancel (sess->gather_timer);
       if (sess->pending) {
         soup_message_headers_replace (response_headers (sess->pending.get ()), "Retry-After",
             std::to_string (kRetryAfterSeconds).c_str ());
@@ -1311,14 +1285,14 @@ server_stop (GstVoiceSignaller *signaller)
       }
     }
     priv->sessions.clear ();
-    vc::http::iterate_until (priv->loop->context (), [priv] { return priv->watched.empty (); },
+    priv->rt.drain ([priv] { return priv->watched.empty (); },
         kStopDrainMs);
     for (SoupServerMessage *m : priv->watched)
       g_signal_handlers_disconnect_by_data (m, self);
     priv->watched.clear ();
     for (auto &[m, req] : priv->requests) {
-      priv->loop->cancel (req->timer);
-      priv->loop->cancel (req->refuse_timer);
+      priv->rt.cancel (req->timer);
+      priv->rt.cancel (req->refuse_timer);
       g_object_weak_unref (G_OBJECT (m), on_request_gone, self);
       g_signal_handlers_disconnect_by_data (m, req.get ());
     }
@@ -1336,13 +1310,12 @@ server_stop (GstVoiceSignaller *signaller)
   });
 }
 
-static bool
-started (Self *self)
+/* A vfunc's work, in the thread if the server runs then. */
+static void
+in_thread (Self *self, std::function<void ()> fn)
 {
-  std::lock_guard<std::mutex> lk (self->priv->lock);
-  if (!self->priv->loop)
+  if (!self->priv->rt.call (std::move (fn)))
     GST_WARNING_OBJECT (self, "not started");
-  return self->priv->loop != nullptr;
 }
 
 static void
@@ -1350,15 +1323,11 @@ server_send_sdp (GstVoiceSignaller *signaller, const gchar *session_id,
     const GstWebRTCSessionDescription *sdp)
 {
   auto *self = GST_VOICE_HTTP_SERVER_SIGNALLER (signaller);
-  if (!started (self))
-    return;
   std::shared_ptr<GstWebRTCSessionDescription> answer (
       gst_webrtc_session_description_copy (sdp), gst_webrtc_session_description_free);
   std::string id (session_id);
-  self->priv->loop->invoke ([self, id, answer] {
+  in_thread (self, [self, id, answer] {
     auto *priv = self->priv;
-    if (!priv->running)
-      return;
     Session *sess = find_session (self, id);
     if (!sess || !sess->pending || sess->answer) {
       GST_WARNING_OBJECT (self, "session %s: no offer waits for an answer", id.c_str ());
@@ -1375,8 +1344,8 @@ server_send_sdp (GstVoiceSignaller *signaller, const gchar *session_id,
       return;
     }
     guint timeout = settings (self).gather_timeout;
-    sess->gather_timer = priv->loop->timeout (timeout, [self, id] {
-      if (!self->priv->running)
+    sess->gather_timer = priv->rt.timeout (timeout, [self, id] {
+      if (!self->priv->rt.running ())
         return;
       if (Session *s = find_session (self, id)) {
         s->gather_timer = 0;
@@ -1393,14 +1362,10 @@ server_add_ice (GstVoiceSignaller *signaller, const gchar *session_id, guint mli
     const gchar *candidate)
 {
   auto *self = GST_VOICE_HTTP_SERVER_SIGNALLER (signaller);
-  if (!started (self))
-    return;
   std::string id (session_id);
   bool end = candidate == nullptr;
   std::string cand (candidate ? candidate : "");
-  self->priv->loop->invoke ([self, id, mline_index, end, cand] {
-    if (!self->priv->running)
-      return;
+  in_thread (self, [self, id, mline_index, end, cand] {
     Session *sess = find_session (self, id);
     if (!sess)
       return;
@@ -1423,14 +1388,10 @@ static void
 server_end_session (GstVoiceSignaller *signaller, const gchar *session_id, const gchar *reason)
 {
   auto *self = GST_VOICE_HTTP_SERVER_SIGNALLER (signaller);
-  if (!started (self))
-    return;
   std::string id (session_id);
   bool has_reason = reason != nullptr;
   std::string why (reason ? reason : "");
-  self->priv->loop->invoke ([self, id, has_reason, why] {
-    if (!self->priv->running)
-      return;
+  in_thread (self, [self, id, has_reason, why] {
     Session *sess = find_session (self, id);
     if (!sess)
       return;
@@ -1602,17 +1563,8 @@ static void
 gst_voice_http_server_signaller_finalize (GObject *object)
 {
   auto *self = GST_VOICE_HTTP_SERVER_SIGNALLER (object);
-  auto *priv = self->priv;
-  if (priv->loop) {
-    server_stop (GST_VOICE_SIGNALLER (self));
-    if (priv->loop->is_current ()) {
-      g_critical ("the last reference to %s was dropped in its own signal handler: leaking "
-          "its thread", G_OBJECT_TYPE_NAME (object));
-      (void) priv->loop.release ();
-    }
-    priv->loop.reset ();   /* joins; queued calls find running == false */
-  }
-  delete priv;
+  self->priv->rt.finalize (object, [self] { server_stop (GST_VOICE_SIGNALLER (self)); });
+  delete self->priv;
   G_OBJECT_CLASS (gst_voice_http_server_signaller_parent_class)->finalize (object);
 }
 
