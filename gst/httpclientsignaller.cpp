@@ -42,6 +42,8 @@ constexpr guint kDeleteTimeoutMs = 2000;
 constexpr guint kStopDeleteTimeoutMs = 1000;
 constexpr guint kOptionsTimeoutMs = 2000;
 constexpr guint kStopDrainMs = 500;
+constexpr gsize kMaxResponseBody = 256 * 1024;   /* an answer is a few KiB */
+constexpr gsize kReadBlock = 16 * 1024;
 
 constexpr const char *kSdpType = "application/sdp";
 constexpr const char *kJsonType = "application/json";
@@ -88,6 +90,8 @@ struct Call {
   bool timed_out = false;
   vc::GstPtr<GCancellable> cancellable;
   vc::GstPtr<SoupMessage> msg;
+  vc::GstPtr<GInputStream> in;         /* the response body, read up to kMaxResponseBody */
+  std::string received;
   std::function<void (Reply &)> done;
 };
 
@@ -161,26 +165,37 @@ using Self = GstVoiceHttpClientSignaller;
 
 static void send_call (std::unique_ptr<Call> call);
 
-static void
-on_sent (GObject *source, GAsyncResult *result, gpointer data)
+static std::string
+failure_of (const Call *call, const GError *err)
 {
-  std::unique_ptr<Call> call (static_cast<Call *> (data));
+  if (call->timed_out)
+    return "no response within " + std::to_string (call->timeout_ms) + " ms";
+  return err ? err->message : "unknown error";
+}
+
+/* The request is over: with the whole body, or with a failure (no HTTP response). */
+static void
+finish_call (std::unique_ptr<Call> call, const std::string &failure)
+{
   auto *priv = call->self->priv;
   priv->calls.erase (call.get ());
   priv->rt.cancel (call->timer);
   call->timer = 0;
+  if (call->in) {
+    /* Closing skips what is left of the body, blocking: cancelled, it drops the connection
+     * instead (a body over the limit, a failure). At the end of the body, nothing is left. */
+    if (!failure.empty ())
+      g_cancellable_cancel (call->cancellable.get ());
+    g_input_stream_close (call->in.get (), call->cancellable.get (), nullptr);
+    call->in.reset ();
+  }
 
-  GError *err = nullptr;
-  GBytes *bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &err);
   Reply r;
   r.method = call->method;
   r.url = call->url;
   r.msg = call->msg;
-  if (!bytes) {
-    r.failure = call->timed_out
-        ? "no response within " + std::to_string (call->timeout_ms) + " ms"
-        : std::string (err ? err->message : "unknown error");
-    g_clear_error (&err);
+  if (!failure.empty ()) {
+    r.failure = failure;
     call->done (r);
     return;
   }
@@ -190,9 +205,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   SoupMessageHeaders *h = soup_message_get_response_headers (call->msg.get ());
   const char *ct = soup_message_headers_get_content_type (h, nullptr);
   r.content_type = ct ? ct : "";
-  r.body.assign (static_cast<const char *> (g_bytes_get_data (bytes, nullptr)),
-      g_bytes_get_size (bytes));
-  g_bytes_unref (bytes);
+  r.body = std::move (call->received);
 
   if (r.status == SOUP_STATUS_TEMPORARY_REDIRECT || r.status == SOUP_STATUS_PERMANENT_REDIRECT) {
     const char *location = soup_message_headers_get_one (h, "Location");
@@ -206,11 +219,65 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
           call->url.c_str (), r.status, next.c_str ());
       call->url = next;
       call->redirects++;
+      call->received.clear ();
       send_call (std::move (call));
       return;
     }
   }
   call->done (r);
+}
+
+static void read_more (std::unique_ptr<Call> call);
+
+static void
+on_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+  std::unique_ptr<Call> call (static_cast<Call *> (data));
+  GError *err = nullptr;
+  GBytes *bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &err);
+  if (!bytes) {
+    std::string failure = failure_of (call.get (), err);
+    g_clear_error (&err);
+    finish_call (std::move (call), failure);
+    return;
+  }
+  gsize n = g_bytes_get_size (bytes);
+  call->received.append (static_cast<const char *> (g_bytes_get_data (bytes, nullptr)), n);
+  g_bytes_unref (bytes);
+  if (n == 0) {
+    finish_call (std::move (call), "");
+  } else if (call->received.size () > kMaxResponseBody) {
+    finish_call (std::move (call), "HTTP " +
+        std::to_string (soup_message_get_status (call->msg.get ())) + " with a body larger "
+        "than " + std::to_string (kMaxResponseBody) + " bytes (not read further)");
+  } else {
+    read_more (std::move (call));
+  }
+}
+
+static void
+read_more (std::unique_ptr<Call> call)
+{
+  GInputStream *in = call->in.get ();
+  GCancellable *cancellable = call->cancellable.get ();
+  g_input_stream_read_bytes_async (in, kReadBlock, G_PRIORITY_DEFAULT, cancellable, on_read,
+      call.release ());
+}
+
+static void
+on_sent (GObject *source, GAsyncResult *result, gpointer data)
+{
+  std::unique_ptr<Call> call (static_cast<Call *> (data));
+  GError *err = nullptr;
+  GInputStream *in = soup_session_send_finish (SOUP_SESSION (source), result, &err);
+  if (!in) {
+    std::string failure = failure_of (call.get (), err);
+    g_clear_error (&err);
+    finish_call (std::move (call), failure);
+    return;
+  }
+  call->in = vc::adopt (in);
+  read_more (std::move (call));
 }
 
 /* Sends call->method to call->url with the token and body; call->done gets the reply (also
@@ -254,7 +321,7 @@ send_call (std::unique_ptr<Call> call)
   });
   priv->calls.insert (raw);
   GST_DEBUG_OBJECT (self, "%s %s", raw->method.c_str (), raw->url.c_str ());
-  soup_session_send_and_read_async (priv->session.get (), msg, G_PRIORITY_DEFAULT,
+  soup_session_send_async (priv->session.get (), msg, G_PRIORITY_DEFAULT,
       raw->cancellable.get (), on_sent, call.release ());
 }
 
