@@ -192,6 +192,7 @@ test_short_body (void)
   g_assert_cmpuint (r.status, ==, 408);
   g_assert_true (open.wait_closed (2000));
 
+  g_object_set (server.get (), "request-timeout", 5000, nullptr);
   Raw half (port);
   g_assert_true (half.send (request));
   half.shutdown_write ();
@@ -199,7 +200,7 @@ test_short_body (void)
   r = half.response (3000);
   g_assert_cmpuint (r.status, ==, 0);
   g_assert_true (half.wait_closed (100));
-  g_assert_cmpint (now_ms () - t0, <, 250);   /* at once, not after request-timeout */
+  g_assert_cmpint (now_ms () - t0, <, 2500);   /* at once, not after request-timeout */
 
   g_assert_cmpuint (element.get (element.requested).size (), ==, 0);
   gst_voice_signaller_stop (GST_VOICE_SIGNALLER (server.get ()));
@@ -324,11 +325,22 @@ test_max_connections (void)
   g_assert_true (sixth.send (raw_request ("OPTIONS", "/call")));
   g_assert_cmpuint (sixth.response (2000).status, ==, 503);
 
+  /* Once they are gone, there is room again (the server notices asynchronously: a bounded
+   * number of real requests). */
   idle.clear ();
-  g_usleep (100 * 1000);
-  Raw again (port);
-  g_assert_true (again.send (raw_request ("OPTIONS", "/call")));
-  g_assert_cmpuint (again.response ().status, ==, 204);
+  fifth.close ();
+  sixth.close ();
+  guint status = 0;
+  for (int i = 0; i < 100 && status != 204; i++) {
+    Raw again (port);
+    g_assert_true (again.send (raw_request ("OPTIONS", "/call")));
+    status = again.response ().status;
+    if (status != 204) {
+      g_assert_cmpuint (status, ==, 503);
+      g_usleep (20 * 1000);
+    }
+  }
+  g_assert_cmpuint (status, ==, 204);
   gst_voice_signaller_stop (GST_VOICE_SIGNALLER (server.get ()));
 }
 
