@@ -97,6 +97,14 @@ DelayManager::update (int64_t timestamp, int duration, int64_t arrival_us)
   return relative;
 }
 
+double
+DelayManager::delay_ms (int64_t timestamp, int64_t now_us) const
+{
+  if (window_.empty ())
+    return 0;
+  return now_us / 1000.0 - timestamp * 1000.0 / RATE - window_.front ().second;
+}
+
 void
 DelayManager::update_target ()
 {

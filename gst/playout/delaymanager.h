@@ -69,6 +69,9 @@ public:
   /* The histogram's QUANTILE relative delay (ms). */
   double quantile_ms () const { return histogram_.quantile (QUANTILE); }
   int packet_ms () const { return packet_ms_; }
+  /* The playout delay of audio with RTP timestamp `timestamp` played at `now_us`: how much
+   * later than the fastest packet of the last WINDOW_MS it plays (0 before any packet). */
+  double delay_ms (int64_t timestamp, int64_t now_us) const;
   void set_limits (int min_delay_ms, int max_delay_ms);
   void reset ();
 

@@ -45,6 +45,12 @@ PacketBuffer::insert (uint16_t seq, uint32_t timestamp, int duration,
     result = Insert::FLUSHED;
   } else if (cursor_ >= 0 && ext < cursor_) {
     stats_.late_discarded++;
+    if (inserted) {
+      inserted->seq = ext;
+      inserted->timestamp = ts_unwrap_.peek (timestamp);
+      inserted->duration = duration;
+      inserted->arrival_us = arrival_us;
+    }
     return Insert::LATE;
   } else if (packets_.count (ext)) {
     stats_.duplicates++;

@@ -68,7 +68,8 @@ public:
 
   explicit PacketBuffer (size_t max_packets = DEFAULT_MAX_PACKETS) : max_ (max_packets) {}
 
-  /* Takes a packet as received; `packet` gets its extended seq and timestamp. */
+  /* Takes a packet as received; `inserted` gets it with its extended seq and timestamp (a
+   * late one too, without its payload). */
   Insert insert (uint16_t seq, uint32_t timestamp, int duration, std::vector<uint8_t> payload,
       int64_t arrival_us, Packet *inserted = nullptr);
 
