@@ -199,6 +199,12 @@ Playout::pull (int64_t now_us, float *out)
   return op;
 }
 
+int64_t
+Playout::buffered_frames () const
+{
+  return static_cast<int64_t> (sync_.size () / config_.channels) + buffer_.span_samples (end_ts_);
+}
+
 Operation
 Playout::pull (int64_t now_us, int16_t *out)
 {

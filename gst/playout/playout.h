@@ -70,6 +70,8 @@ public:
   Operation pull (int64_t now_us, int16_t *out);
 
   const PlayoutStats &stats () const { return stats_; }
+  /* Audio still to play: decoded and in held packets (frames per channel). */
+  int64_t buffered_frames () const;
   int channels () const { return config_.channels; }
   bool started () const { return started_; }
 

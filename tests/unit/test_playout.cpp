@@ -1,5 +1,5 @@
-/* gst-voicecall: the playout (gst/playout/playout.h) with real Opus: a harmonic "voiced"
- * signal encoded by libopus with in-band FEC, packets delivered by a scripted network
+/* gst-voicecall: the playout (gst/playout/playout.h) with real Opus: speech-like syllables
+ * (opus_speech.h) encoded by libopus with in-band FEC, packets delivered by a scripted network
  * (fixed path delay, jitter, a dropped packet), 10 ms pulled every 10 ms.
  *
  * Checked by content against a plain decode of every packet: on a clean path the output IS
@@ -8,9 +8,9 @@
  * directions by stretching, without a click and without changing the pitch. */
 #include "playout/playout.h"
 #include "tone.h"
+#include "opus_speech.h"
 
 #include <gst/check/gstcheck.h>
-#include <opus.h>
 
 #include <algorithm>
 #include <cmath>
@@ -27,10 +27,8 @@ constexpr int RATE = 48000;
 constexpr int FRAME = 960;
 constexpr int TICK = 480;
 constexpr int64_t PATH_US = 50000;
-constexpr double F0 = 150;
-constexpr double SYLLABLE_S = 0.2, PAUSE_S = 0.1;
-/* A packet in the middle of a syllable (2.2 s): Opus sends in-band FEC only for speech (its
- * voice activity detector must see the syllables come and go; a steady tone gets none). */
+constexpr double F0 = vctest::SPEECH_F0;
+/* A packet in the middle of a syllable (2.2 s): Opus sends in-band FEC only for speech. */
 constexpr int LOST = 110;
 
 struct Lcg {
@@ -43,54 +41,14 @@ struct Lcg {
   }
 };
 
-struct Encoded {
-  std::vector<std::vector<uint8_t>> packets;
-  std::vector<float> reference; /* every packet decoded in order */
-};
+using Encoded = vctest::EncodedSpeech;
 
-/* `seconds` of a voice: syllables of F0 and harmonics, pauses, a little noise; Opus VOIP
- * 32 kbit/s, FEC for 20 % loss. */
 const Encoded &
 encoded (int seconds)
 {
-  static std::map<int, Encoded> cache;
-  auto it = cache.find (seconds);
-  if (it != cache.end ())
-    return it->second;
-  Encoded e;
-  int err;
-  OpusEncoder *enc = opus_encoder_create (RATE, 1, OPUS_APPLICATION_VOIP, &err);
-  fail_unless (err == OPUS_OK);
-  opus_encoder_ctl (enc, OPUS_SET_BITRATE (32000));
-  opus_encoder_ctl (enc, OPUS_SET_INBAND_FEC (1));
-  opus_encoder_ctl (enc, OPUS_SET_PACKET_LOSS_PERC (20));
-  OpusDecoder *dec = opus_decoder_create (RATE, 1, &err);
-  std::vector<float> pcm (FRAME), out (FRAME);
-  uint8_t buf[1500];
-  long t = 0;
-  Lcg rng (11);
-  for (int n = 0; n < seconds * 50; n++) {
-    for (int i = 0; i < FRAME; i++, t++) {
-      const double sec = static_cast<double> (t) / RATE;
-      const double in_syllable = std::fmod (sec, SYLLABLE_S + PAUSE_S);
-      const double env = in_syllable < SYLLABLE_S ? std::pow (std::sin (M_PI * in_syllable / SYLLABLE_S), 2) : 0;
-      /* F0 with a ±4 % vibrato at 5 Hz */
-      const double phase = 2 * M_PI * F0 * (sec - 0.04 / (2 * M_PI * 5) * std::cos (2 * M_PI * 5 * sec));
-      double s = 0;
-      for (int h = 1; h <= 10; h++)
-        s += std::sin (h * phase + 0.9 * h * h) / h;
-      pcm[i] = 0.2 * env * s + 0.004 * (rng.uniform () - 0.5);
-    }
-    const int len = opus_encode_float (enc, pcm.data (), FRAME, buf, sizeof buf);
-    fail_unless (len > 0);
-    e.packets.emplace_back (buf, buf + len);
-    const int d = opus_decode_float (dec, buf, len, out.data (), FRAME, 0);
-    fail_unless_equals_int (d, FRAME);
-    e.reference.insert (e.reference.end (), out.begin (), out.end ());
-  }
-  opus_encoder_destroy (enc);
-  opus_decoder_destroy (dec);
-  return cache.emplace (seconds, std::move (e)).first->second;
+  const Encoded &e = vctest::encoded_speech (seconds);
+  fail_unless (e.ok, "libopus failed");
+  return e;
 }
 
 struct Run {
