@@ -187,7 +187,10 @@ Playout::pull (int64_t now_us, float *out)
     previous_ = o;
   }
 
-  std::copy (sync_.begin (), sync_.begin () + tick, out);
+  /* libopus' float output may pass ±1 (a loud source, or a corrupt packet): clip here, as
+   * a sink would, so that every consumer gets the same audio as the S16 output. */
+  std::transform (sync_.begin (), sync_.begin () + tick, out,
+      [] (float v) { return std::clamp (v, -1.f, 1.f); });
   sync_.erase (sync_.begin (), sync_.begin () + tick);
   stats_.total_samples += TICK_FRAMES;
   stats_.current_delay_ms = delay;

@@ -64,8 +64,8 @@ public:
   Insert insert (const uint8_t *payload, size_t size, uint16_t seq, uint32_t timestamp,
       int64_t arrival_us);
 
-  /* The next 10 ms (TICK_FRAMES × channels interleaved samples) for playing at `now_us`.
-   * Silence before the first packet. Returns what was done. */
+  /* The next 10 ms (TICK_FRAMES × channels interleaved samples, within [-1, 1]) for playing
+   * at `now_us`. Silence before the first packet. Returns what was done. */
   Operation pull (int64_t now_us, float *out);
   Operation pull (int64_t now_us, int16_t *out);
 
