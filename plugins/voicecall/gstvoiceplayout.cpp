@@ -12,8 +12,9 @@
  * units); this element only feeds it packets and clock ticks. docs/playout.md explains it.
  *
  * The output is timestamped with the running time at which it is produced: the adaptive
- * delay is already in it. The element answers a latency query with one tick (10 ms); the
- * current and target delays are in the "voiceplayout-stats" message and the stats property.
+ * delay is already in it. The element answers a latency query with one tick (10 ms) and no
+ * maximum; the current and target delays are in the "voiceplayout-stats" message and the
+ * stats property (a sink would add a declared latency a second time).
  * It is live: it needs a clock and produces only in PLAYING.
  *
  * ## Example launch line
@@ -179,8 +180,10 @@ static gboolean
 gst_voice_playout_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    /* Live; each tick's audio is pushed when it is due: one tick to get downstream. */
-    gst_query_set_latency (query, TRUE, TICK, TICK);
+    /* Live; each tick's audio is pushed when it is due: one tick to get downstream. It can
+     * be pushed as much later as downstream wants (the packets wait in the playout), so the
+     * maximum is unbounded: a sink's processing deadline needs no queue. */
+    gst_query_set_latency (query, TRUE, TICK, GST_CLOCK_TIME_NONE);
     return TRUE;
   }
   return gst_pad_query_default (pad, parent, query);

@@ -4,7 +4,7 @@
  *
  * Checked by content: on a clean path the output is, sample for sample, a plain decode of the
  * packets one tick late; a dropped packet is concealed and counted; the pitch is kept; the
- * latency query, the statistics and EOS after the buffered audio. */
+ * latency query, the statistics (property and messages) and EOS after the buffered audio. */
 #include "opus_speech.h"
 #include "tone.h"
 
@@ -60,6 +60,8 @@ tick (GstHarness *h)
 struct Played {
   std::vector<int16_t> out;
   GstStructure *stats = nullptr;
+  int stats_messages = 0;
+  guint64 last_message_received = 0; /* packets-received in the last stats message */
 };
 
 /* Plays `packets` packets (except `drop`) through voiceplayout; then EOS. */
@@ -69,7 +71,9 @@ play (int packets, const std::set<int> &drop = {})
   const auto &e = vctest::encoded_speech (4);
   fail_unless (e.ok);
   GstHarness *h = gst_harness_new ("voiceplayout");
-  g_object_set (h->element, "stats-interval", 0, nullptr);
+  g_object_set (h->element, "stats-interval", 1000, nullptr);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
   gst_harness_set_src_caps_str (h, "application/x-rtp, media=(string)audio, "
       "encoding-name=(string)OPUS, clock-rate=(int)48000, payload=(int)111");
   gst_harness_use_testclock (h);
@@ -114,8 +118,17 @@ play (int packets, const std::set<int> &drop = {})
   fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
 
   g_object_get (h->element, "stats", &p.stats, nullptr);
+  while (GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure *st = gst_message_get_structure (m);
+    if (gst_structure_has_name (st, "voiceplayout-stats")) {
+      p.stats_messages++;
+      gst_structure_get_uint64 (st, "packets-received", &p.last_message_received);
+    }
+    gst_message_unref (m);
+  }
   gst_object_unref (clock);
   gst_harness_teardown (h);
+  gst_object_unref (bus);
   return p;
 }
 
@@ -142,6 +155,9 @@ GST_START_TEST (test_clean_is_the_decode)
   fail_unless_equals_int (target, 20);
   fail_unless (delay >= 0 && delay < 10, "delay %f", delay);
   fail_unless_equals_int (concealed, 0);
+  /* One message a second of output, at 0, 1, 2 and 3 s; at 3 s all 150 packets are in. */
+  fail_unless_equals_int (p.stats_messages, 4);
+  fail_unless_equals_int (p.last_message_received, 150);
   gst_structure_free (p.stats);
 }
 GST_END_TEST;
