@@ -54,8 +54,33 @@ Playout::insert (const uint8_t *payload, size_t size, uint16_t seq, uint32_t tim
 }
 
 void
+Playout::count_slots (int64_t lost, int64_t received)
+{
+  for (int64_t i = 0; i < lost; i++)
+    losses_.push_back (slot_++);
+  slot_ += received;
+  while (!losses_.empty () && losses_.front () < slot_ - LOSS_WINDOW)
+    losses_.pop_front ();
+  if (losses_.size () >= static_cast<size_t> (HEADROOM_LOSSES))
+    headroom_ = true;
+  else if (losses_.empty ())
+    headroom_ = false;
+}
+
+int
+Playout::target_ms () const
+{
+  const int target = delay_.target_ms ();
+  if (!(config_.fec && config_.fec_headroom && headroom_ && fec_capable_))
+    return target;
+  return std::max (target, std::min (target + delay_.packet_ms (), config_.max_delay_ms));
+}
+
+void
 Playout::decode_packet (const Packet &p, int64_t skipped)
 {
+  fec_capable_ = Decoder::can_carry_fec (p.payload.data (), p.payload.size ());
+  count_slots (skipped, 1);
   const int n = decoder_.decode (p.payload.data (), p.payload.size (), &sync_);
   if (n < 0) {
     /* A packet libopus refuses: conceal its duration instead. */
@@ -108,7 +133,7 @@ Playout::pull (int64_t now_us, float *out)
     in.tick_frames = TICK_FRAMES;
     in.sync_frames = sync_frames ();
     in.delay_ms = delay;
-    in.target_ms = delay_.target_ms ();
+    in.target_ms = target_ms ();
     in.packet_ms = delay_.packet_ms ();
     const Packet *first = buffer_.first ();
     in.next_present = first && first->seq == buffer_.cursor ();
@@ -168,6 +193,7 @@ Playout::pull (int64_t now_us, float *out)
         stats_.fec_recovered++;
         /* The lost packets before the last are concealed by that call. */
         stats_.packets_lost += p.seq - buffer_.cursor () - 1;
+        count_slots (p.seq - buffer_.cursor (), 0);
         end_ts_ = p.timestamp;
         buffer_.set_cursor (p.seq);
         concealed_run_ = 0;
@@ -194,7 +220,10 @@ Playout::pull (int64_t now_us, float *out)
   sync_.erase (sync_.begin (), sync_.begin () + tick);
   stats_.total_samples += TICK_FRAMES;
   stats_.current_delay_ms = delay;
-  stats_.target_delay_ms = delay_.target_ms ();
+  stats_.target_delay_ms = target_ms ();
+  stats_.loss_rate = static_cast<double> (losses_.size ()) /
+      std::max<int64_t> (1, std::min<int64_t> (slot_, LOSS_WINDOW));
+  stats_.fec_headroom = target_ms () > delay_.target_ms ();
   const BufferStats &b = buffer_.stats ();
   stats_.late_discarded = b.late_discarded;
   stats_.duplicates = b.duplicates;

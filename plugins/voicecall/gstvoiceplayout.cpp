@@ -97,6 +97,8 @@ stats_structure (const vc::playout::PlayoutStats &s)
   return gst_structure_new ("voiceplayout-stats",
       "current-delay-ms", G_TYPE_DOUBLE, s.current_delay_ms,
       "target-delay-ms", G_TYPE_INT, s.target_delay_ms,
+      "fec-headroom", G_TYPE_BOOLEAN, s.fec_headroom,
+      "loss-rate", G_TYPE_DOUBLE, s.loss_rate,
       "packets-received", G_TYPE_UINT64, s.packets_received,
       "packets-decoded", G_TYPE_UINT64, s.packets_decoded,
       "packets-lost", G_TYPE_UINT64, s.packets_lost,
@@ -467,7 +469,8 @@ gst_voice_playout_class_init (GstVoicePlayoutClass *klass)
   g_object_class_install_property (gobject_class, PROP_FEC,
       g_param_spec_boolean ("fec", "FEC",
           "Recover a lost packet from the next packet's Opus in-band FEC when that packet is "
-          "already here (never waits for it)", DEFAULT_FEC, ready_flags));
+          "already here; while packets are being lost, hold one packet more so that it is",
+          DEFAULT_FEC, ready_flags));
   g_object_class_install_property (gobject_class, PROP_MIN_DELAY,
       g_param_spec_int ("min-delay", "Minimum delay",
           "The target delay never goes below this (ms); 0: one packet", 0, 10000,
