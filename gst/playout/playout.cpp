@@ -189,7 +189,22 @@ Playout::pull (int64_t now_us, float *out)
           concealed_run_ += TICK_FRAMES;
           break;
         }
+        const size_t before = sync_.size ();
         decoder_.decode_fec (p.payload.data (), p.payload.size (), frames, &sync_);
+        if (frames > missing) {
+          /* Concealment already played part of the hole, and libopus recovers no less than
+           * the whole packet: take the surplus back by a period where it can, within the
+           * recovered audio (where it is the most periodic: the concealment's tail before it
+           * is another signal). */
+          const size_t n = (sync_.size () - before) / ch;
+          const Stretch st = accelerate (sync_.data () + before, n, ch, &stretched_);
+          if (st.frames > 0) {
+            sync_.resize (before);
+            sync_.insert (sync_.end (), stretched_.begin (), stretched_.end ());
+            stats_.removed_samples_for_acceleration += st.frames;
+            stats_.accelerate_ops++;
+          }
+        }
         stats_.fec_recovered++;
         /* The lost packets before the last are concealed by that call. */
         stats_.packets_lost += p.seq - buffer_.cursor () - 1;

@@ -348,6 +348,33 @@ GST_START_TEST (test_stereo_and_s16)
 }
 GST_END_TEST;
 
+/* The next packet comes a few ms after the hole had to start: 10 ms are concealed, then the
+ * packet is recovered from FEC, which libopus does for no less than the whole packet. The
+ * surplus is taken back by a period at once, so the delay does not keep those 10 ms. */
+GST_START_TEST (test_fec_after_concealment)
+{
+  const Encoded &e = encoded (3);
+  Playout::Config c;
+  c.min_delay_ms = 40;
+  c.fec_headroom = false;
+  Run clean = simulate (e, c, none);
+  Run r = simulate (e, c, none, {LOST});
+  const size_t at = LOST * 2; /* the loss's tick, give or take the delay */
+  const double before = r.delay_ms[at - 20], after = r.delay_ms[at + 20];
+  g_print ("FEC after concealment: fec %" G_GUINT64_FORMAT ", concealed %" G_GUINT64_FORMAT
+      ", removed %" G_GUINT64_FORMAT " (no loss: %" G_GUINT64_FORMAT "); delay %.1f ms before, "
+      "%.1f ms after\n", r.stats.fec_recovered, r.stats.concealed_samples,
+      r.stats.removed_samples_for_acceleration, clean.stats.removed_samples_for_acceleration,
+      before, after);
+  fail_unless_equals_int (r.stats.fec_recovered, 1);
+  fail_unless_equals_int (r.stats.concealed_samples, TICK);
+  fail_unless (r.stats.removed_samples_for_acceleration >
+      clean.stats.removed_samples_for_acceleration + 120);
+  fail_unless (after < before + 5, "delay %f ms before, %f after", before, after);
+  fail_unless (max_step (r.out) <= 1.3 * max_step (clean.out));
+}
+GST_END_TEST;
+
 /* 10 % random loss from 1 s to 6 s on an otherwise clean path, then 3 s clean. With the FEC
  * headroom, the playout holds one packet more while packets are lost, so that the packet
  * carrying each lost one's FEC copy is here in time: most losses are recovered instead of
@@ -452,6 +479,7 @@ playout_suite (void)
   tcase_add_test (tc, test_clean_path);
   tcase_add_test (tc, test_fec_recovers_loss);
   tcase_add_test (tc, test_loss_on_a_tight_path);
+  tcase_add_test (tc, test_fec_after_concealment);
   tcase_add_test (tc, test_jitter_comes_and_goes);
   tcase_add_test (tc, test_loss_fec_headroom);
   tcase_add_test (tc, test_stereo_and_s16);
