@@ -181,6 +181,51 @@ GST_START_TEST (test_loss_concealed)
 }
 GST_END_TEST;
 
+/* PLAYING -> PAUSED -> PLAYING while packets come, then READY and PLAYING again: the task
+ * stops waiting on the clock when paused, resumes from the clock's time (no burst of missed
+ * ticks), and a new start plays a new stream. */
+GST_START_TEST (test_pause_resume)
+{
+  const auto &e = vctest::encoded_speech (4);
+  GstHarness *h = gst_harness_new ("voiceplayout");
+  g_object_set (h->element, "stats-interval", 0, nullptr);
+  gst_harness_set_src_caps_str (h, "application/x-rtp, media=(string)audio, "
+      "encoding-name=(string)OPUS, clock-rate=(int)48000, payload=(int)111");
+  gst_harness_use_testclock (h);
+  for (int round = 0; round < 2; round++) {
+    gst_harness_play (h);
+    GstTestClock *clock = gst_harness_get_testclock (h);
+    const GstClockTime base = gst_element_get_base_time (h->element);
+    const GstClockTime start = gst_clock_get_time (GST_CLOCK (clock)) - base;
+    tick (h);
+    for (int n = 0; n < 20; n++) {
+      gst_test_clock_set_time (clock, base + start + n * 2 * TICK + 3 * GST_MSECOND);
+      gst_harness_push (h, rtp_packet (e.packets[n], 100 * round + n, 960 * n));
+      tick (h);
+      tick (h);
+      if (n == 9) {
+        fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_PAUSED),
+            GST_STATE_CHANGE_NO_PREROLL);
+        fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_PLAYING),
+            GST_STATE_CHANGE_SUCCESS);
+      }
+    }
+    guint64 decoded = 0;
+    GstStructure *st = nullptr;
+    g_object_get (h->element, "stats", &st, nullptr);
+    gst_structure_get_uint64 (st, "packets-decoded", &decoded);
+    gst_structure_free (st);
+    fail_unless (decoded >= 19, "round %d: %" G_GUINT64_FORMAT " decoded", round, decoded);
+    gst_object_unref (clock);
+    fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_READY),
+        GST_STATE_CHANGE_SUCCESS);
+    while (GstBuffer *b = gst_harness_try_pull (h))
+      gst_buffer_unref (b);
+  }
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 static Suite *
 voiceplayout_suite (void)
 {
@@ -190,6 +235,7 @@ voiceplayout_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_clean_is_the_decode);
   tcase_add_test (tc, test_loss_concealed);
+  tcase_add_test (tc, test_pause_resume);
   return s;
 }
 
