@@ -492,7 +492,7 @@ test_bad_input (void)
   r = http.send ("PUT", url + "/0123456789abcdef0123456789abcdef", "application/sdp",
       kChromeOffer);
   assert_problem (r, 405);
-  vc_assert_cmpstr (r.header ("Allow").c_str (), ==, "PATCH, DELETE, OPTIONS");
+  vc_assert_cmpstr (r.header ("Allow").c_str (), ==, "GET, PATCH, DELETE, OPTIONS");
 
   /* PATCH: bad fragment 400, wrong type 415. */
   Response ok = http.send ("POST", url, "application/sdp", kChromeOffer);
