@@ -254,20 +254,25 @@ CallSession::apply_ice_servers ()
   host_only_ = !have_servers;
 }
 
-/* Lets libnice gather on the configured addresses only (it skips loopback otherwise). */
+/* Lets libnice gather on the configured addresses only (it skips loopback otherwise), and
+ * never ask routers for UPnP port mappings: that multicasts SSDP to the local network and
+ * warns when its HTTP port is taken; browsers do not do it either. */
 void
 CallSession::apply_ice_addresses ()
 {
-  if (config_.ice_addresses.empty ())
-    return;
   GstPtr<GObject> ice, agent;
   g_object_get (webrtc_.get (), "ice-agent", ice.out (), nullptr);
   if (ice)
     g_object_get (ice.get (), "agent", agent.out (), nullptr);
   if (!agent) {
-    GST_WARNING_OBJECT (bin_, "no libnice agent: ice-addresses ignored");
+    if (!config_.ice_addresses.empty ())
+      GST_WARNING_OBJECT (bin_, "no libnice agent: ice-addresses ignored");
     return;
   }
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (agent.get ()), "upnp"))
+    g_object_set (agent.get (), "upnp", FALSE, nullptr);
+  if (config_.ice_addresses.empty ())
+    return;
   std::stringstream in (config_.ice_addresses);
   std::string address;
   while (std::getline (in, address, ',')) {
