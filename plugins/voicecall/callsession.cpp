@@ -482,7 +482,7 @@ CallSession::on_bye_ssrc (GstElement *rtpbin, guint session, guint ssrc, gpointe
 
 /* ---- negotiation ----------------------------------------------------------------------- */
 
-GstPromise *
+GstPtr<GstPromise>
 CallSession::promise (const char *what, Step step)
 {
   struct Context {
@@ -523,9 +523,9 @@ CallSession::promise (const char *what, Step step)
       ((*s).*step) (reply);
     });
   };
-  return gst_promise_new_with_change_func (changed,
+  return adopt (gst_promise_new_with_change_func (changed,
       new Context {weak_from_this (), &ctl_, what, step},
-      [] (gpointer data) { delete static_cast<Context *> (data); });
+      [] (gpointer data) { delete static_cast<Context *> (data); }));
 }
 
 void
@@ -536,7 +536,7 @@ CallSession::on_negotiation_needed (GstElement *webrtc, gpointer data)
       return;
     GST_DEBUG_OBJECT (s.bin_, "session %s: creating the offer", s.id_.c_str ());
     g_signal_emit_by_name (s.webrtc_.get (), "create-offer", nullptr,
-        s.promise ("creating the offer", &CallSession::offer_created));
+        s.promise ("creating the offer", &CallSession::offer_created).get ());
   });
 }
 
@@ -561,7 +561,7 @@ CallSession::answer (const GstWebRTCSessionDescription *offer)
     return;
   }
   g_signal_emit_by_name (webrtc_.get (), "set-remote-description", offer,
-      promise ("applying the offer", &CallSession::offer_set));
+      promise ("applying the offer", &CallSession::offer_set).get ());
 }
 
 void
@@ -571,7 +571,7 @@ CallSession::remote_answer (const GstWebRTCSessionDescription *answer)
     return;
   mark (ANSWER);
   g_signal_emit_by_name (webrtc_.get (), "set-remote-description", answer,
-      promise ("applying the answer", &CallSession::answer_set));
+      promise ("applying the answer", &CallSession::answer_set).get ());
 }
 
 void
@@ -585,7 +585,7 @@ void
 CallSession::offer_set (const GstStructure *)
 {
   g_signal_emit_by_name (webrtc_.get (), "create-answer", nullptr,
-      promise ("creating the answer", &CallSession::answer_created));
+      promise ("creating the answer", &CallSession::answer_created).get ());
 }
 
 void
@@ -750,7 +750,7 @@ CallSession::connected ()
     watchdog ();
   /* The connected state says which candidates won: ask webrtcbin first. */
   g_signal_emit_by_name (webrtc_.get (), "get-stats", nullptr,
-      promise ("reading the selected candidates", &CallSession::connected_stats_read));
+      promise ("reading the selected candidates", &CallSession::connected_stats_read).get ());
 }
 
 void
@@ -802,7 +802,7 @@ CallSession::request_stats ()
 {
   if (!ending_)
     g_signal_emit_by_name (webrtc_.get (), "get-stats", nullptr,
-        promise ("reading statistics", &CallSession::stats_read));
+        promise ("reading statistics", &CallSession::stats_read).get ());
 }
 
 void
