@@ -272,10 +272,21 @@ choose_heard_session (GstVoiceCall *self)
   GST_INFO_OBJECT (self, "hearing session %s (%s)", best->id ().c_str (), best->peer ().c_str ());
 }
 
+/* A new tee pad takes the sticky events (stream-start, caps, segment) the tee's sink pad has
+ * stored. An event that the tee is forwarding at that moment is stored there only after it
+ * went to the pads that existed before: a pad requested in between gets neither, and its
+ * first buffer comes "before segment" (seen once in 840 calls, when a caller's session
+ * starts with its capture). Under the sink pad's stream lock, no event is half-way. Nothing
+ * downstream of the tee blocks (leaky queues), so the lock is held only briefly. */
 vc::GstPtr<GstPad>
 Host::request_input ()
 {
-  return vc::adopt (gst_element_request_pad_simple (self_->priv->tee, "src_%u"));
+  GstElement *tee = self_->priv->tee;
+  vc::GstPtr<GstPad> sink = vc::adopt (gst_element_get_static_pad (tee, "sink"));
+  GST_PAD_STREAM_LOCK (sink.get ());
+  vc::GstPtr<GstPad> pad = vc::adopt (gst_element_request_pad_simple (tee, "src_%u"));
+  GST_PAD_STREAM_UNLOCK (sink.get ());
+  return pad;
 }
 
 vc::GstPtr<GstPad>
