@@ -147,6 +147,7 @@ struct GstVoiceHttpServerSignallerPrivate {
   /* ---- thread ---- */
   vc::GstPtr<SoupServer> server;
   std::string active_path;                     /* `path` as of start () */
+  bool https = false;                          /* as of start (): serving HTTPS */
   std::map<std::string, std::unique_ptr<Session>> sessions;
   std::set<SoupServerMessage *> watched;       /* held messages whose "finished" we follow */
   std::map<SoupServerMessage *, std::unique_ptr<Request>> requests;   /* = open connections */
@@ -442,6 +443,23 @@ raw_problem_response (guint status, const std::string &detail)
   return r + "\r\n" + body;
 }
 
+/* The TLS connection under a connection taken from libsoup, which hands it over wrapped in
+ * its SoupIOStream ("base-iostream"); nullptr if there is none. Borrowed. */
+static GTlsConnection *
+tls_connection_of (GIOStream *stream)
+{
+  if (G_IS_TLS_CONNECTION (stream))
+    return G_TLS_CONNECTION (stream);
+  if (!g_object_class_find_property (G_OBJECT_GET_CLASS (stream), "base-iostream"))
+    return nullptr;
+  GIOStream *base = nullptr;
+  g_object_get (stream, "base-iostream", &base, nullptr);
+  if (!base)
+    return nullptr;
+  g_object_unref (base);   /* the wrapper holds it */
+  return G_IS_TLS_CONNECTION (base) ? G_TLS_CONNECTION (base) : nullptr;
+}
+
 /* Takes the connection of `msg` from libsoup, answers `status` (0: nothing) and closes it
  * gracefully. For what libsoup cannot do: refuse a request without reading its body first,
  * or give up on a request that does not come, or a response that is not taken, in time.
@@ -467,11 +485,13 @@ close_request (Self *self, SoupServerMessage *msg, guint status, const std::stri
   if (!stream)
     return;
   std::string response = status ? raw_problem_response (status, detail) : std::string ();
-  if (G_IS_TLS_CONNECTION (stream.get ())) {
-    /* HTTPS: the response goes through TLS, and only once the handshake is done (a write
-     * before would block in it). It is small: it fits in the socket's send buffer. */
-    if (!response.empty () && g_tls_connection_get_protocol_version (
-            G_TLS_CONNECTION (stream.get ())) != G_TLS_PROTOCOL_VERSION_UNKNOWN)
+  if (self->priv->https) {
+    /* HTTPS: the response goes through TLS (never in plain text onto the socket), and only
+     * once the handshake is done (a write before would block in it). It is small: it fits in
+     * the socket's send buffer. */
+    GTlsConnection *tls = tls_connection_of (stream.get ());
+    if (tls && !response.empty () &&
+        g_tls_connection_get_protocol_version (tls) != G_TLS_PROTOCOL_VERSION_UNKNOWN)
       g_output_stream_write_all (g_io_stream_get_output_stream (stream.get ()),
           response.data (), response.size (), nullptr, nullptr, nullptr);
     response.clear ();
@@ -1280,6 +1300,7 @@ server_start (GstVoiceSignaller *signaller, GError **error)
 
     priv->server = std::move (server);
     priv->active_path = path;
+    priv->https = static_cast<bool> (cert);
     std::lock_guard<std::mutex> lk (priv->lock);
     priv->port = bound;
     GST_INFO_OBJECT (self, "listening on %s (port %u, %s), endpoint %s", listen.c_str (),

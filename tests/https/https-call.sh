@@ -36,6 +36,22 @@ if "$cli" call "http://127.0.0.1:$port/call" --quiet --source tone:440 --sink no
 fi
 echo "OK: plain http:// to the HTTPS port fails: $(grep -o 'failed.*' "$dir/plain.log")"
 
+# A response the server writes itself on a connection it takes from libsoup (413 before the
+# body) must go through TLS too.
+status=$(/usr/bin/python3 - "$port" "$dir/ca.pem" <<'PY'
+import http.client, ssl, sys
+c = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), timeout=10,
+                                context=ssl.create_default_context(cafile=sys.argv[2]))
+try:
+    c.request("POST", "/call", body=b"v=0\r\n" + b"a" * 70000, headers={"Content-Type": "application/sdp"})
+    print(c.getresponse().status)
+except Exception as e:
+    print(f"no HTTP status: {e!r}")
+PY
+)
+[ "$status" = 413 ] || fail "a body over max-body over HTTPS: expected 413, got $status"
+echo "OK: a body over max-body gets 413 over HTTPS"
+
 "$cli" call "$url" --tls-ca "$dir/ca.pem" --quiet --source tone:440 --sink "wav:$dir/caller.wav" \
   --ice-address 127.0.0.1 --seconds 3 > "$dir/call.log" 2>&1 || fail "the call failed: $(cat "$dir/call.log")"
 kill -INT "$serve_pid"
