@@ -5,7 +5,7 @@
 #   check-package.sh staged SOURCE BUILD   meson install --destdir from BUILD, packed with dpkg-deb
 #                                          (seconds: nothing is compiled)
 #   check-package.sh deb SOURCE            dpkg-buildpackage -us -uc -b of a copy of SOURCE, then
-#                                          lintian (errors fail; warnings are printed). Minutes:
+#                                          lintian (errors fail; warnings and notes are printed). Minutes:
 #                                          with --opt-in (meson test), only if
 #                                          VOICECALL_PACKAGE_DEB=1
 #
@@ -60,7 +60,7 @@ EOF
     (cd "$work/src" && DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-} parallel=2" \
       dpkg-buildpackage -us -uc -b > "$work/build.log" 2>&1) || { tail -40 "$work/build.log"; fail "dpkg-buildpackage failed"; }
     step "lintian"
-    lintian --tag-display-limit 0 "$work"/*.changes > "$work/lintian.log" 2>&1 || true
+    lintian -I --tag-display-limit 0 "$work"/*.changes > "$work/lintian.log" 2>&1 || true
     sed 's/^/  lintian: /' "$work/lintian.log"
     if grep -qE 'Skipping|No packages selected' "$work/lintian.log"; then fail "lintian did not check the packages"; fi
     if grep -q '^E: ' "$work/lintian.log"; then fail "lintian reports errors"; fi
@@ -122,4 +122,14 @@ gcc -o "$work/custom-signaller" "$here/custom-signaller.c" $(cat "$work/pc.txt")
 "$work/custom-signaller" 2>&1 | tee "$work/custom.log" | sed 's/^/  /'
 grep -q '^OK' "$work/custom.log" || fail "the element does not use an application's signaller"
 grep -E 'CRITICAL|WARNING' "$work/custom.log" && fail "GLib criticals or warnings"
+if command -v systemd-analyze > /dev/null; then
+  step "the example systemd unit (systemd-analyze verify, ExecStart in the root)"
+  mkdir "$work/unit"
+  sed "s|/usr/bin/gst-voicecall|$root/usr/bin/gst-voicecall|" "$src/examples/systemd/gst-voicecall.service" \
+    > "$work/unit/gst-voicecall.service"
+  SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no "$work/unit/gst-voicecall.service" \
+    > "$work/unit.log" 2>&1 || { cat "$work/unit.log"; fail "systemd-analyze verify rejects the unit"; }
+  if [ -s "$work/unit.log" ]; then cat "$work/unit.log"; fail "systemd-analyze verify complains about the unit"; fi
+  echo "  OK: examples/systemd/gst-voicecall.service verifies"
+fi
 step "OK: installed package ($mode) loads and calls"
