@@ -53,6 +53,7 @@ enum class Phase { IDLE, REQUESTED, POSTING, ACTIVE, ENDED };
 
 struct Settings {
   std::string url, auth_token;
+  std::string tls_ca;                /* PEM file of CAs to trust instead of the system's */
   GstVoiceHttpProtocol protocol = kDefaultProtocol;
   guint gather_timeout = kDefaultGatherTimeout, timeout = kDefaultTimeout;
   bool use_link_ice_servers = false;
@@ -131,6 +132,7 @@ enum {
   PROP_TIMEOUT,
   PROP_USE_LINK_ICE_SERVERS,
   PROP_ICE_SERVERS,
+  PROP_TLS_CA,
 };
 
 GType
@@ -609,9 +611,24 @@ client_start (GstVoiceSignaller *signaller, GError **error)
     return FALSE;
   }
 
-  priv->rt.start ([self, priv, s] {
+  /* https:// with a CA of our own (a test's, a self-signed setup's): only it is trusted. */
+  vc::GstPtr<GTlsDatabase> tls_db;
+  if (!s.tls_ca.empty ()) {
+    GError *err = nullptr;
+    tls_db = vc::adopt (g_tls_file_database_new (s.tls_ca.c_str (), &err));
+    if (!tls_db) {
+      g_set_error (error, GST_VOICE_SIGNALLER_ERROR, 0, "cannot use tls-ca \"%s\": %s",
+          s.tls_ca.c_str (), err->message);
+      g_error_free (err);
+      return FALSE;
+    }
+  }
+
+  priv->rt.start ([self, priv, s, tls_db] {
     priv->session = vc::adopt (soup_session_new_with_options ("user-agent", "gst-voicecall",
         nullptr));
+    if (tls_db)
+      soup_session_set_tls_database (priv->session.get (), tls_db.get ());
     priv->s = s;
     priv->id = vc::random_hex (16);
     priv->phase = Phase::REQUESTED;
@@ -806,6 +823,9 @@ gst_voice_http_client_signaller_set_property (GObject *object, guint prop_id,
     case PROP_USE_LINK_ICE_SERVERS:
       p.use_link_ice_servers = g_value_get_boolean (value);
       break;
+    case PROP_TLS_CA:
+      p.tls_ca = g_value_get_string (value) ? g_value_get_string (value) : "";
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -837,6 +857,9 @@ gst_voice_http_client_signaller_get_property (GObject *object, guint prop_id, GV
       break;
     case PROP_USE_LINK_ICE_SERVERS:
       g_value_set_boolean (value, p.use_link_ice_servers);
+      break;
+    case PROP_TLS_CA:
+      g_value_set_string (value, p.tls_ca.empty () ? nullptr : p.tls_ca.c_str ());
       break;
     case PROP_ICE_SERVERS: {
       GStrvBuilder *b = g_strv_builder_new ();
@@ -909,6 +932,11 @@ gst_voice_http_client_signaller_class_init (GstVoiceHttpClientSignallerClass *kl
       g_param_spec_boxed ("ice-servers", "ICE servers",
           "STUN/TURN servers the endpoint advertised in Link headers, in webrtcbin's form "
           "(stun://host:port, turn://user:pass@host:port?transport=udp)", G_TYPE_STRV, ro));
+  g_object_class_install_property (gobject_class, PROP_TLS_CA,
+      g_param_spec_string ("tls-ca", "TLS CA file",
+          "https:// only: a PEM file of the certificate authorities to trust instead of the "
+          "system's (a self-signed setup's, a test's own CA); unset: the system's",
+          nullptr, rw));
 
   gst_type_mark_as_plugin_api (GST_TYPE_VOICE_HTTP_PROTOCOL, static_cast<GstPluginAPIFlags> (0));
 }

@@ -29,7 +29,8 @@
  * be called from any thread. Do not drop the last reference from inside a signal handler.
  *
  * Properties: url, protocol (GstVoiceHttpProtocol), auth-token, gather-timeout, timeout,
- * use-link-ice-servers, ice-servers (read-only).
+ * use-link-ice-servers, ice-servers (read-only), tls-ca (https:// URLs: a PEM file of the
+ * CAs to trust instead of the system's).
  */
 #pragma once
 

@@ -142,6 +142,7 @@ struct GstVoiceHttpServerSignallerPrivate {
   guint max_connections = kDefaultMaxConnections;
   guint max_header_size = kDefaultMaxHeaderSize;
   guint listen_backlog = kDefaultListenBacklog;
+  std::string tls_certificate, tls_key;        /* PEM files: both set → HTTPS */
   std::vector<std::string> ice_servers;
   bool serve_page = false;
   guint port = 0;
@@ -150,6 +151,7 @@ struct GstVoiceHttpServerSignallerPrivate {
   /* ---- thread ---- */
   vc::GstPtr<SoupServer> server;
   std::string active_path;                     /* `path` as of start () */
+  bool https = false;                          /* as of start (): serving HTTPS */
   std::map<std::string, std::unique_ptr<Session>> sessions;
   std::set<SoupServerMessage *> watched;       /* held messages whose "finished" we follow */
   std::map<SoupServerMessage *, std::unique_ptr<Request>> requests;   /* = open connections */
@@ -176,6 +178,8 @@ enum {
   PROP_MAX_CONNECTIONS,
   PROP_MAX_HEADER_SIZE,
   PROP_LISTEN_BACKLOG,
+  PROP_TLS_CERTIFICATE,
+  PROP_TLS_KEY,
 };
 
 enum { SIGNAL_ICE_RESTART, N_SIGNALS };
@@ -466,6 +470,23 @@ raw_problem_response (guint status, const std::string &detail)
   return r + "\r\n" + body;
 }
 
+/* The TLS connection under a connection taken from libsoup, which hands it over wrapped in
+ * its SoupIOStream ("base-iostream"); nullptr if there is none. Borrowed. */
+static GTlsConnection *
+tls_connection_of (GIOStream *stream)
+{
+  if (G_IS_TLS_CONNECTION (stream))
+    return G_TLS_CONNECTION (stream);
+  if (!g_object_class_find_property (G_OBJECT_GET_CLASS (stream), "base-iostream"))
+    return nullptr;
+  GIOStream *base = nullptr;
+  g_object_get (stream, "base-iostream", &base, nullptr);
+  if (!base)
+    return nullptr;
+  g_object_unref (base);   /* the wrapper holds it */
+  return G_IS_TLS_CONNECTION (base) ? G_TLS_CONNECTION (base) : nullptr;
+}
+
 /* Takes the connection of `msg` from libsoup, answers `status` (0: nothing) and closes it
  * gracefully. For what libsoup cannot do: refuse a request without reading its body first,
  * or give up on a request that does not come, or a response that is not taken, in time.
@@ -490,8 +511,19 @@ close_request (Self *self, SoupServerMessage *msg, guint status, const std::stri
   auto stream = vc::adopt (soup_server_message_steal_connection (msg));
   if (!stream)
     return;
-  auto *closer = vc::http::GracefulClose::start (stream.get (), sock.get (),
-      status ? raw_problem_response (status, detail) : std::string (), kLingerMs,
+  std::string response = status ? raw_problem_response (status, detail) : std::string ();
+  if (self->priv->https) {
+    /* HTTPS: the response goes through TLS (never in plain text onto the socket), and only
+     * once the handshake is done (a write before would block in it). It is small: it fits in
+     * the socket's send buffer. */
+    GTlsConnection *tls = tls_connection_of (stream.get ());
+    if (tls && !response.empty () &&
+        g_tls_connection_get_protocol_version (tls) != G_TLS_PROTOCOL_VERSION_UNKNOWN)
+      g_output_stream_write_all (g_io_stream_get_output_stream (stream.get ()),
+          response.data (), response.size (), nullptr, nullptr, nullptr);
+    response.clear ();
+  }
+  auto *closer = vc::http::GracefulClose::start (stream.get (), sock.get (), response, kLingerMs,
       priv->rt.context (), [priv] (vc::http::GracefulClose *c) { priv->closing.erase (c); });
   if (closer)
     priv->closing.insert (closer);
@@ -1249,17 +1281,32 @@ server_start (GstVoiceSignaller *signaller, GError **error)
 {
   auto *self = GST_VOICE_HTTP_SERVER_SIGNALLER (signaller);
   auto *priv = self->priv;
-  std::string listen, path;
+  std::string listen, path, cert_file, key_file;
   guint backlog = 0;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
     listen = priv->listen;
     path = priv->path;
     backlog = priv->listen_backlog;
+    cert_file = priv->tls_certificate;
+    key_file = priv->tls_key;
   }
 
   std::string message;
-  priv->rt.start ([&] {
+  vc::GstPtr<GTlsCertificate> cert;
+  if (!cert_file.empty () || !key_file.empty ()) {
+    GError *err = nullptr;
+    if (cert_file.empty () || key_file.empty ())
+      message = "HTTPS needs both tls-certificate and tls-key";
+    else if (!(cert = vc::adopt (g_tls_certificate_new_from_files (cert_file.c_str (),
+                   key_file.c_str (), &err)))) {
+      message = "cannot use the TLS certificate " + cert_file + " with the key " + key_file +
+          ": " + err->message;
+      g_error_free (err);
+    }
+  }
+
+  if (message.empty ()) priv->rt.start ([&] {
     GInetAddress *ip = nullptr;
     guint16 port = 0;
     if (!listen_address (listen, &ip, &port, &message))
@@ -1268,7 +1315,8 @@ server_start (GstVoiceSignaller *signaller, GError **error)
     g_object_unref (ip);
 
     auto server = vc::adopt (static_cast<SoupServer *> (
-        g_object_new (SOUP_TYPE_SERVER, "server-header", "gst-voicecall", nullptr)));
+        g_object_new (SOUP_TYPE_SERVER, "server-header", "gst-voicecall",
+            "tls-certificate", cert.get (), nullptr)));
     soup_server_add_early_handler (server.get (), nullptr, handle_early, self, nullptr);
     soup_server_add_handler (server.get (), nullptr, handle_request, self, nullptr);
     g_signal_connect (server.get (), "request-started", G_CALLBACK (on_request_started), self);
@@ -1276,7 +1324,8 @@ server_start (GstVoiceSignaller *signaller, GError **error)
     auto socket = vc::adopt (listen_socket (address, backlog, &err));
     g_object_unref (address);
     if (!socket || !soup_server_listen_socket (server.get (), socket.get (),
-                       static_cast<SoupServerListenOptions> (0), &err)) {
+                       cert ? SOUP_SERVER_LISTEN_HTTPS : static_cast<SoupServerListenOptions> (0),
+                       &err)) {
       message = "cannot listen on " + listen + ": " + err->message;
       g_error_free (err);
       return false;
@@ -1294,10 +1343,11 @@ server_start (GstVoiceSignaller *signaller, GError **error)
 
     priv->server = std::move (server);
     priv->active_path = path;
+    priv->https = static_cast<bool> (cert);
     std::lock_guard<std::mutex> lk (priv->lock);
     priv->port = bound;
-    GST_INFO_OBJECT (self, "listening on %s (port %u), endpoint %s", listen.c_str (), bound,
-        path.c_str ());
+    GST_INFO_OBJECT (self, "listening on %s (port %u, %s), endpoint %s", listen.c_str (),
+        bound, cert ? "HTTPS" : "HTTP", path.c_str ());
     return true;
   });
 
@@ -1540,6 +1590,12 @@ gst_voice_http_server_signaller_set_property (GObject *object, guint prop_id,
     case PROP_LISTEN_BACKLOG:
       priv->listen_backlog = g_value_get_uint (value);
       break;
+    case PROP_TLS_CERTIFICATE:
+      priv->tls_certificate = g_value_get_string (value) ? g_value_get_string (value) : "";
+      break;
+    case PROP_TLS_KEY:
+      priv->tls_key = g_value_get_string (value) ? g_value_get_string (value) : "";
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1597,6 +1653,13 @@ gst_voice_http_server_signaller_get_property (GObject *object, guint prop_id, GV
       break;
     case PROP_LISTEN_BACKLOG:
       g_value_set_uint (value, priv->listen_backlog);
+      break;
+    case PROP_TLS_CERTIFICATE:
+      g_value_set_string (value, priv->tls_certificate.empty () ? nullptr :
+          priv->tls_certificate.c_str ());
+      break;
+    case PROP_TLS_KEY:
+      g_value_set_string (value, priv->tls_key.empty () ? nullptr : priv->tls_key.c_str ());
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1686,6 +1749,15 @@ gst_voice_http_server_signaller_class_init (GstVoiceHttpServerSignallerClass *kl
       g_param_spec_uint ("listen-backlog", "Listen backlog",
           "Connections the kernel completes before the server accepts them (the kernel caps "
           "it at net.core.somaxconn)", 1, 65535, kDefaultListenBacklog, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_TLS_CERTIFICATE,
+      g_param_spec_string ("tls-certificate", "TLS certificate",
+          "PEM file of the server's certificate (and its chain): with tls-key, the server "
+          "speaks HTTPS only (browsers give the microphone only to https:// pages or "
+          "localhost)", nullptr, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_TLS_KEY,
+      g_param_spec_string ("tls-key", "TLS key",
+          "PEM file of the private key of tls-certificate (may be the same file)", nullptr,
+          rw_ready));
 
   signals[SIGNAL_ICE_RESTART] = g_signal_new ("ice-restart", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, g_signal_accumulator_true_handled, nullptr, nullptr,

@@ -33,7 +33,8 @@
  *
  * Properties: listen, port (read-only), path, auth-token, max-sessions, max-body,
  * gather-timeout, ice-servers, serve-page, and the limits on what one peer can hold:
- * request-timeout, max-connections, max-header-size, listen-backlog. See their blurbs
+ * request-timeout, max-connections, max-header-size, listen-backlog, and tls-certificate +
+ * tls-key (PEM files: the server speaks HTTPS, docs/https.md). See their blurbs
  * (gst-inspect), httpserversignaller.cpp and docs/http-signalling.md ("Limits"). Every
  * response closes its connection (libsoup 3.2 leaks kept-alive connections that the peer
  * closes).

@@ -233,7 +233,7 @@ int
 serve (int argc, char **argv)
 {
   CommonOptions o;
-  gchar *listen = nullptr, *path = nullptr;
+  gchar *listen = nullptr, *path = nullptr, *tls_cert = nullptr, *tls_key = nullptr;
   gint max_sessions = -1;
   gboolean no_page = FALSE;
   GOptionEntry entries[] = {
@@ -244,6 +244,9 @@ serve (int argc, char **argv)
         "always works too)", "PATH"},
     {"max-sessions", 0, 0, G_OPTION_ARG_INT, &max_sessions, "Callers at once; more get 503", "N"},
     {"no-page", 0, 0, G_OPTION_ARG_NONE, &no_page, "Do not serve the browser page at /", nullptr},
+    {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, "Serve HTTPS with this certificate (PEM; "
+        "with --tls-key, see docs/https.md)", "FILE"},
+    {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "The certificate's private key (PEM)", "FILE"},
     {nullptr},
   };
   GOptionContext *ctx = g_option_context_new ("- answer voice calls over HTTP");
@@ -258,7 +261,7 @@ serve (int argc, char **argv)
   add_common_entries (ctx, &o);
   bool ok = parse (ctx, &argc, &argv, "serve");
   g_option_context_free (ctx);
-  GUnique<gchar> listen_owned (listen), path_owned (path);
+  GUnique<gchar> listen_owned (listen), path_owned (path), cert_owned (tls_cert), key_owned (tls_key);
   if (!ok || !init (&argc, &argv))
     return 2;
   std::string source, sink;
@@ -272,7 +275,10 @@ serve (int argc, char **argv)
     props += " signaller::max-sessions=" + std::to_string (max_sessions);
   if (no_page)
     props += " signaller::serve-page=false";
-  printf ("serve: answering calls on http://%s%s\n", listen ? listen : "127.0.0.1:8080",
+  if (tls_cert || tls_key)
+    props += " signaller::tls-certificate=" + quote (tls_cert ? tls_cert : "") +
+        " signaller::tls-key=" + quote (tls_key ? tls_key : "");
+  printf ("serve: answering calls on %s://%s%s\n", tls_cert ? "https" : "http", listen ? listen : "127.0.0.1:8080",
       path ? path : "/call");
   return run_party ("serve", party_description (source, sink, props, o.noise_suppression), o);
 }
@@ -281,11 +287,13 @@ int
 call (int argc, char **argv)
 {
   CommonOptions o;
-  gchar *protocol = nullptr;
+  gchar *protocol = nullptr, *tls_ca = nullptr;
   GOptionEntry entries[] = {
     {"protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol,
         "whip (default: POST application/sdp, RFC 9725) or json (the aiortc example's /offer)",
         "P"},
+    {"tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &tls_ca, "https://: trust this CA (PEM) instead of "
+        "the system's, e.g. a self-signed callee's certificate", "FILE"},
     {nullptr},
   };
   GOptionContext *ctx = g_option_context_new ("URL - call a callee over HTTP");
@@ -298,7 +306,7 @@ call (int argc, char **argv)
   add_common_entries (ctx, &o);
   bool ok = parse (ctx, &argc, &argv, "call");
   g_option_context_free (ctx);
-  GUnique<gchar> protocol_owned (protocol);
+  GUnique<gchar> protocol_owned (protocol), ca_owned (tls_ca);
   if (!ok)
     return 2;
   if (argc != 2) {
@@ -323,6 +331,8 @@ call (int argc, char **argv)
   std::string props = "url=" + quote (url) + common_call_properties (o, false);
   if (protocol)
     props += std::string (" signaller::protocol=") + protocol;
+  if (tls_ca)
+    props += " signaller::tls-ca=" + quote (tls_ca);
   printf ("call: calling %s\n", url.c_str ());
   return run_party ("call", party_description (source, sink, props, o.noise_suppression), o);
 }

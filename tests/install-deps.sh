@@ -17,6 +17,8 @@ PACKAGES=(
   python3-gi gir1.2-gstreamer-1.0
   # the browser test
   chromium
+  # the Debian package (debian/, tests/packaging) and the HTTPS tests' certificates
+  dpkg-dev debhelper lintian fakeroot openssl
 )
 # Node.js may come from elsewhere than Debian (NodeSource ships npm inside nodejs): only ask
 # Debian for it when the command is missing.
