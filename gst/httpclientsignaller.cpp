@@ -357,8 +357,10 @@ cancel_calls (Self *self)
  * The session
  * ---------------------------------------------------------------------------------------- */
 
+/* The call cannot go on. `refused`: the callee answered our offer with an HTTP refusal
+ * (the session is refused, then the signaller reports the error). */
 static void
-fail (Self *self, const std::string &message)
+fail (Self *self, const std::string &message, bool refused = false)
 {
   auto *priv = self->priv;
   GST_WARNING_OBJECT (self, "%s", message.c_str ());
@@ -366,7 +368,11 @@ fail (Self *self, const std::string &message)
   priv->rt.cancel (priv->gather_timer);
   priv->rt.cancel (priv->flush_timer);
   priv->gather_timer = priv->flush_timer = 0;
-  self->priv->rt.defer ([self, message] {
+  std::string id = priv->id;
+  self->priv->rt.defer ([self, message, refused, id] {
+    if (refused)
+      gst_voice_signaller_emit_session_refused (GST_VOICE_SIGNALLER (self), id.c_str (),
+          message.c_str ());
     gst_voice_signaller_emit_error (GST_VOICE_SIGNALLER (self), nullptr, message.c_str ());
   });
 }
@@ -472,7 +478,7 @@ on_answer (Self *self, Reply &r)
   if (!priv->rt.running () || priv->phase != Phase::POSTING)
     return;
   if (!r.ok ()) {
-    fail (self, r.describe ());
+    fail (self, r.describe (), r.status >= 400);
     return;
   }
   update_ice_servers (self, r);

@@ -9,6 +9,7 @@ enum {
   SIGNAL_SESSION_DESCRIPTION,
   SIGNAL_HANDLE_ICE,
   SIGNAL_SESSION_ENDED,
+  SIGNAL_SESSION_REFUSED,
   SIGNAL_ERROR,
   N_SIGNALS
 };
@@ -74,6 +75,9 @@ gst_voice_signaller_default_init (GstVoiceSignallerInterface *iface)
   /* (session-id) */
   signals[SIGNAL_SESSION_ENDED] = g_signal_new ("session-ended", type, G_SIGNAL_RUN_LAST, 0,
       nullptr, nullptr, nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* (session-id, reason) */
+  signals[SIGNAL_SESSION_REFUSED] = g_signal_new ("session-refused", type, G_SIGNAL_RUN_LAST,
+      0, nullptr, nullptr, nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
   /* (session-id or NULL, message) */
   signals[SIGNAL_ERROR] = g_signal_new ("error", type, G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
       nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
@@ -169,6 +173,13 @@ void
 gst_voice_signaller_emit_session_ended (GstVoiceSignaller *self, const gchar *session_id)
 {
   g_signal_emit (self, signals[SIGNAL_SESSION_ENDED], 0, session_id);
+}
+
+void
+gst_voice_signaller_emit_session_refused (GstVoiceSignaller *self, const gchar *session_id,
+    const gchar *reason)
+{
+  g_signal_emit (self, signals[SIGNAL_SESSION_REFUSED], 0, session_id, reason);
 }
 
 void

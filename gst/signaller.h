@@ -29,6 +29,8 @@
  *   "session-description" (id, answer)             the remote answer to our offer.
  *   "handle-ice" (id, mline, candidate)            a remote candidate (NULL: end of candidates).
  *   "session-ended" (id)                           the remote side hung up / the session is gone.
+ *   "session-refused" (id, reason)                 the remote side refused the session (a
+ *                  callee's HTTP 4xx/5xx answer to our offer: busy, unauthorized, no codec).
  *   "error" (id-or-NULL, message)                  a failure; with an id it concerns only that
  *                  session, without one the whole signaller (e.g. server unreachable).
  */
@@ -77,6 +79,8 @@ void gst_voice_signaller_emit_session_description (GstVoiceSignaller *self,
 void gst_voice_signaller_emit_handle_ice (GstVoiceSignaller *self, const gchar *session_id,
     guint mline_index, const gchar *candidate);
 void gst_voice_signaller_emit_session_ended (GstVoiceSignaller *self, const gchar *session_id);
+void gst_voice_signaller_emit_session_refused (GstVoiceSignaller *self, const gchar *session_id,
+    const gchar *reason);
 void gst_voice_signaller_emit_error (GstVoiceSignaller *self, const gchar *session_id,
     const gchar *message);
 

@@ -535,6 +535,18 @@ on_session_ended (GstVoiceSignaller *signaller, const gchar *session_id, gpointe
 }
 
 static void
+on_session_refused (GstVoiceSignaller *signaller, const gchar *session_id, const gchar *reason,
+    gpointer user_data)
+{
+  auto *self = GST_VOICE_CALL (user_data);
+  std::string id = session_id, why = reason ? reason : "refused by the peer";
+  in_control (self, [id, why] (GstVoiceCall *self) {
+    if (auto s = find_session (self, id))
+      s->end (vc::EndReason::REFUSED, why, false);
+  });
+}
+
+static void
 on_signaller_error (GstVoiceSignaller *signaller, const gchar *session_id, const gchar *message,
     gpointer user_data)
 {
@@ -552,7 +564,12 @@ on_signaller_error (GstVoiceSignaller *signaller, const gchar *session_id, const
     });
     return;
   }
-  GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("%s", msg.c_str ()), (nullptr));
+  /* The whole signaller failed: its sessions end with it (said on the bus before the error
+   * stops the pipeline). */
+  in_control (self, [msg] (GstVoiceCall *self) {
+    end_all_sessions (self, vc::EndReason::ERROR, msg);
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("%s", msg.c_str ()), (nullptr));
+  });
 }
 
 /* ---- state --------------------------------------------------------------------------- */
@@ -565,6 +582,7 @@ connect_signaller (GstVoiceCall *self, GstVoiceSignaller *signaller)
   h.push_back (g_signal_connect (signaller, "session-description", G_CALLBACK (on_session_description), self));
   h.push_back (g_signal_connect (signaller, "handle-ice", G_CALLBACK (on_handle_ice), self));
   h.push_back (g_signal_connect (signaller, "session-ended", G_CALLBACK (on_session_ended), self));
+  h.push_back (g_signal_connect (signaller, "session-refused", G_CALLBACK (on_session_refused), self));
   h.push_back (g_signal_connect (signaller, "error", G_CALLBACK (on_signaller_error), self));
 }
 
@@ -659,21 +677,32 @@ stop (GstVoiceCall *self)
 /* The first DTLS element of a process generates the certificate that every later one shares
  * (an RSA key: ~300 ms here), and a session's offer or answer waits for it. Generate it once,
  * in the background, as soon as an element gets ready: a callee's first call is then as
- * quick as the next ones. */
+ * quick as the next ones. An element going back to NULL waits for it to finish: a process
+ * that exits while OpenSSL initialises in another thread can crash. */
+static std::mutex warm_up_lock;
+static bool warm_up_started = false;
+static GThread *warm_up_thread = nullptr;
+
 static void
 warm_up_dtls_certificate ()
 {
-  static gsize started = 0;
-  if (!g_once_init_enter (&started))
+  std::lock_guard<std::mutex> lk (warm_up_lock);
+  if (warm_up_started)
     return;
-  GThread *thread = g_thread_try_new ("voicecall-dtls", [] (gpointer) -> gpointer {
+  warm_up_started = true;
+  warm_up_thread = g_thread_try_new ("voicecall-dtls", [] (gpointer) -> gpointer {
     if (GstElement *dtls = gst_element_factory_make ("dtlsdec", nullptr))
       gst_object_unref (gst_object_ref_sink (dtls));
     return nullptr;
   }, nullptr, nullptr);
-  if (thread)
-    g_thread_unref (thread);
-  g_once_init_leave (&started, 1);
+}
+
+static void
+wait_for_dtls_certificate ()
+{
+  std::lock_guard<std::mutex> lk (warm_up_lock);
+  if (GThread *thread = std::exchange (warm_up_thread, nullptr))
+    g_thread_join (thread);
 }
 
 static GstStateChangeReturn
@@ -685,6 +714,8 @@ gst_voice_call_change_state (GstElement *element, GstStateChange transition)
 
   if (transition == GST_STATE_CHANGE_NULL_TO_READY)
     warm_up_dtls_certificate ();
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL)
+    wait_for_dtls_certificate ();
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !start (self))
     return GST_STATE_CHANGE_FAILURE;
