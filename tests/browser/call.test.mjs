@@ -474,6 +474,15 @@ async function scenario(mode) {
   }
 }
 
+// What GLib's default log handler prints for g_critical / g_warning, in any domain.
+const GLIB_COMPLAINT = /(CRITICAL|WARNING) \*\*: /;
+function checkGlibComplaints(logFile) {
+  let text = '';
+  try { text = fs.readFileSync(logFile, 'utf8'); } catch { return; }
+  const bad = text.split('\n').find((l) => GLIB_COMPLAINT.test(l));
+  if (bad) fail(`the callee printed a GLib warning: ${bad.trim()} (log: ${logFile})`);
+}
+
 fs.mkdirSync(outDir, { recursive: true });
 writeToneWav(toneWav, toneHz);
 log(`output in ${outDir}; chromium ${chromiumPath}; modes ${modes.join(', ')}`);
@@ -482,6 +491,7 @@ for (const mode of modes) {
   const t0 = Date.now();
   try {
     const r = await scenario(mode);
+    checkGlibComplaints(path.join(outDir, `callee-${mode}.log`));
     passed++;
     const facts = [
       r.connected !== undefined && `click->connected ${r.connected} ms, click->audio ${r.audio} ms, page heard ${fmtHz(r.heardHz)}`,

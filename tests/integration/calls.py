@@ -17,12 +17,18 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER = os.path.join(HERE, "..", "peers", "aiortc_peer.py")
 PY = "/usr/bin/python3"
+
+
+# What GLib's default log handler prints for g_critical / g_warning (any domain):
+# "(gst-launch-1.0:123): GStreamer-CRITICAL **: 05:25:07.394: ..." or "** (x:1): WARNING **: ...".
+GLIB_COMPLAINT = re.compile(r"(CRITICAL|WARNING) \*\*: ")
 
 
 class Failure(Exception):
@@ -47,17 +53,63 @@ class Env:
     def path(self, name):
         return os.path.join(self.tmp, name)
 
-    def start(self, name, argv):
+    def start(self, name, argv, env=None):
+        """Starts a process; a thread copies its output to NAME.log and notes when each line
+        came (time.monotonic()), for wait_line."""
         log = open(self.path(name + ".log"), "w")
-        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                             start_new_session=True)
-        p.name, p.logpath = name, log.name
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env=env or self.env, start_new_session=True)
+        p.name, p.logpath, p.lines, p.started = name, log.name, [], time.monotonic()
+
+        def copy():
+            for raw in iter(p.stdout.readline, b""):
+                line = raw.decode("utf-8", "replace")
+                p.lines.append((time.monotonic(), line.rstrip("\n")))
+                log.write(line)
+                log.flush()
+            log.close()
+
+        p.reader = threading.Thread(target=copy, daemon=True)
+        p.reader.start()
         self.procs.append(p)
         return p
 
     def log(self, p):
         with open(p.logpath) as f:
             return f.read()
+
+    def wait_line(self, proc, pattern, timeout, after=0.0):
+        """The time.monotonic() at which a line matching pattern came (after `after`), and
+        the match."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for t, line in list(proc.lines):
+                m = re.search(pattern, line) if t >= after else None
+                if m:
+                    return t, m
+            if time.monotonic() > deadline or (proc.poll() is not None and not proc.reader.is_alive()):
+                break
+            time.sleep(0.01)
+        raise Failure(f"{proc.name}: no line matching '{pattern}' within {timeout} s:\n{self.log(proc)[-3000:]}")
+
+    def exits_by_itself(self, proc, timeout):
+        """Waits for proc to exit on its own; returns (exit status, when)."""
+        try:
+            rc = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure(f"{proc.name} did not exit by itself within {timeout} s:\n{self.log(proc)[-2000:]}")
+        proc.reader.join(5)
+        return rc, time.monotonic()
+
+    def check_output(self):
+        """Fails on any GLib CRITICAL or WARNING printed by a process this case started."""
+        for p in self.procs:
+            if p.poll() is not None:
+                p.reader.join(5)
+            for _, line in list(p.lines):
+                if GLIB_COMPLAINT.search(line):
+                    raise Failure(f"{p.name} printed a GLib warning: {line.strip()}\n"
+                                  f"(full log: {p.logpath})")
 
     def stop(self, p, timeout=10):
         """SIGINT (hang-up), then wait; SIGKILL if it does not end."""
@@ -286,6 +338,24 @@ def case_unreachable(env):
     print("  " + next(l for l in log.splitlines() if "ERROR" in l))
 
 
+def case_critical_is_caught(env):
+    """the suite's own check: a process that prints a GLib CRITICAL fails its case."""
+    p = env.start("critical", [PY, "-c", "import gi; gi.require_version('Gst', '1.0'); "
+                               "from gi.repository import Gst; Gst.init(None); "
+                               "Gst.util_uint64_scale_round(1, 1, 0); print('survived')"])
+    rc, _ = env.exits_by_itself(p, 20)
+    try:
+        env.check_output()
+    except Failure as e:
+        print("  caught: " + str(e).splitlines()[0])
+    else:
+        raise Failure("a GLib CRITICAL went unnoticed:\n" + env.log(p))
+    if "fatal-warnings" in env.env.get("G_DEBUG", "") and rc != -signal.SIGTRAP:
+        raise Failure(f"G_DEBUG=fatal-warnings is set but the CRITICAL did not stop the process (exit {rc})")
+    print(f"  the process exited {rc} (G_DEBUG={env.env.get('G_DEBUG', '')!r})")
+    env.procs.remove(p)  # its CRITICAL was the point: the case passes
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
@@ -306,6 +376,7 @@ def main():
         t0 = time.time()
         try:
             CASES[name](env)
+            env.check_output()
             print(f"{name}: PASS ({time.time() - t0:.1f} s)")
         except Failure as e:
             failed += 1
