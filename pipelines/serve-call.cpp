@@ -24,6 +24,7 @@ struct CommonOptions {
   gchar *token = nullptr;
   gchar *ice_address = nullptr;
   double seconds = 0;
+  gint peer_timeout = -1, connect_timeout = -1; /* ms; -1: the element's default */
   gboolean noise_suppression = FALSE;
   gboolean quiet = FALSE;
   ~CommonOptions ()
@@ -75,13 +76,17 @@ add_common_entries (GOptionContext *ctx, CommonOptions *o)
     {"ice-address", 0, 0, G_OPTION_ARG_STRING, nullptr,
         "Local IP address(es) for ICE, comma-separated; 127.0.0.1 to call on this machine", "ADDR"},
     {"seconds", 0, 0, G_OPTION_ARG_DOUBLE, nullptr, "Hang up after this many seconds", "S"},
+    {"peer-timeout", 0, 0, G_OPTION_ARG_INT, nullptr,
+        "End a call when nothing came from the peer for this long (default 5000)", "MS"},
+    {"connect-timeout", 0, 0, G_OPTION_ARG_INT, nullptr,
+        "End a call that has not connected this long after it started (default 10000)", "MS"},
     {"noise-suppression", 0, 0, G_OPTION_ARG_NONE, nullptr,
         "Suppress background noise (off by default: it also removes test tones)", nullptr},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, nullptr, "No live status line", nullptr},
     {nullptr},
   };
   void *targets[] = {&o->source, &o->sink, &o->stun, &o->turn, &o->token, &o->ice_address,
-      &o->seconds, &o->noise_suppression, &o->quiet};
+      &o->seconds, &o->peer_timeout, &o->connect_timeout, &o->noise_suppression, &o->quiet};
   for (size_t i = 0; i < G_N_ELEMENTS (targets); i++)
     entries[i].arg_data = targets[i];
   g_option_context_add_main_entries (ctx, entries, nullptr);
@@ -100,6 +105,10 @@ common_call_properties (const CommonOptions &o, bool server)
     props += " ice-addresses=" + quote (o.ice_address);
   if (o.token)
     props += " signaller::auth-token=" + quote (o.token);
+  if (o.peer_timeout >= 0)
+    props += " peer-timeout=" + std::to_string (o.peer_timeout);
+  if (o.connect_timeout >= 0)
+    props += " connect-timeout=" + std::to_string (o.connect_timeout);
   return props;
 }
 
