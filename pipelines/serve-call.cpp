@@ -513,6 +513,7 @@ serve (int argc, char **argv)
     props += " signaller::serve-page=false";
   printf ("serve: answering calls on http://%s%s\n", listen ? listen : "127.0.0.1:8080",
       path ? path : "/call");
+  fflush (stdout);
   return run_party ("serve", party_description (source, sink, props, o.noise_suppression), o);
 }
 
@@ -563,6 +564,7 @@ call (int argc, char **argv)
   if (protocol)
     props += std::string (" signaller::protocol=") + protocol;
   printf ("call: calling %s\n", url.c_str ());
+  fflush (stdout);
   return run_party ("call", party_description (source, sink, props, o.noise_suppression), o);
 }
 

@@ -317,9 +317,42 @@ def case_cli(env):
         raise Failure(f"call exited {rc}:\n{log[-2000:]}")
     if not re.search(r"rtt \d+ ms \| loss [0-9.]+% \| jitter [0-9.]+ ms \| send \d+ kbit/s", log):
         raise Failure("no live status line with stats:\n" + log[-2000:])
+    # The life of the call, a line each; the status line shows the call's duration and the
+    # selected candidate types.
+    for pattern in [r"call \S+ with \S+: connecting", r"call \S+ with \S+: connected",
+                    r"\[call 00:0[1-4]\] connected host/host \| rtt",
+                    r"call \S+ with \S+: ended: local hang-up after [0-9.]+ s",
+                    r"call: call over: local hang-up"]:
+        if not re.search(pattern, log, re.M):
+            raise Failure(f"no line matching '{pattern}' in the call's output:\n{log[-2000:]}")
+    t_end, _ = session_ended(env, serve, 0, 5, CLI_ENDED)
+    # Back to waiting, with no stale call, stats or received level.
+    env.wait_line(serve, r"^\[serve\] waiting for calls \| in -?\d+ dB$", 3, t_end)
     env.stop(serve)
     env.expect_tone("call heard", env.path("call.wav"), 880)
     env.expect_tone("serve heard", env.path("serve.wav"), 440)
+
+
+def case_cli_callee_killed(env):
+    """gst-voicecall call whose callee is killed (-9): it exits by itself, status 5 (timeout), saying why."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}", "--quiet",
+                                "--source", "tone:880", "--sink", "none", "--ice-address", "127.0.0.1"])
+    env.wait_http(port, serve)
+    call = env.start("call", [env.cli, "call", f"http://127.0.0.1:{port}/call", "--source",
+                              "tone:440", "--sink", "wav:" + env.path("call.wav"), "--quiet",
+                              "--ice-address", "127.0.0.1", "--peer-timeout", str(PEER_TIMEOUT_MS)])
+    env.wait_for(call, r"hearing them", 20)
+    time.sleep(1)
+    t0 = time.monotonic()
+    serve.kill()
+    rc, t1 = env.exits_by_itself(call, PEER_TIMEOUT_MS / 1000 + 6)
+    log = env.log(call)
+    print(f"  call exited {rc} {(t1 - t0) * 1000:.0f} ms after the callee was killed")
+    if rc != 5 or not re.search(r"ended: timeout.* after [0-9.]+ s", log) or "call failed: timeout" not in log:
+        raise Failure(f"expected exit status 5 and lines saying 'timeout' (exit {rc}):\n{log[-2000:]}")
+    wav_frames(env.path("call.wav"))
+    env.expect_tone("call heard", env.path("call.wav"), 880)
 
 
 def case_unreachable(env):
@@ -336,6 +369,248 @@ def case_unreachable(env):
     if rc == 0 or f"127.0.0.1:{port}/call" not in log:
         raise Failure(f"expected an error naming the URL (exit {rc}):\n{log[-2000:]}")
     print("  " + next(l for l in log.splitlines() if "ERROR" in l))
+
+# ---- the end of a call ------------------------------------------------------------------
+
+# gst-launch-1.0 -m prints our bus messages; the end of a session is voicecall-session-state
+# with state=ended (and voicecall-session-ended). The CLI prints "call ID with PEER: ended...".
+GST_ENDED = r"voicecall-session-state.*state=\(string\)ended|voicecall-session-ended"
+CLI_ENDED = r"call \S+ with .*: ended(?: before it connected)?: (.*?)(?: after [0-9.]+ s)?$"
+END_LIMIT = 1.0  # a hang-up must be noticed within this many seconds
+
+
+def reason_of(line):
+    """The reason field of a gst-launch -m bus message line, or of a CLI 'ended:' line."""
+    m = re.search(r'reason=\(string\)("(?:[^"\\]|\\.)*"|[^,;]*)', line)
+    if m:
+        return re.sub(r"\\(.)", r"\1", m.group(1).strip('"'))
+    m = re.search(CLI_ENDED, line)
+    return m.group(1).split(" (")[0] if m else None
+
+
+def session_ended(env, proc, after, timeout, pattern=GST_ENDED):
+    """Waits for proc to report the end of a session (a line after `after`): (when, reason)."""
+    t, m = env.wait_line(proc, pattern, timeout, after)
+    line = next(l for tt, l in proc.lines if tt == t and re.search(pattern, l))
+    return t, reason_of(line)
+
+
+def expect_end(label, t0, t1, reason, want_reason, limit):
+    took = t1 - t0
+    print(f"  {label}: ended ({reason}) {took * 1000:.0f} ms after the hang-up (limit {limit * 1000:.0f} ms)")
+    if reason != want_reason:
+        raise Failure(f"{label}: session ended with reason {reason!r}, expected {want_reason!r}")
+    if took > limit:
+        raise Failure(f"{label}: noticed the end after {took:.2f} s, more than {limit} s")
+
+
+def wav_frames(path):
+    """Checks that a WAV was finalised (its header's data size matches the file); returns
+    its number of frames."""
+    import wave
+    try:
+        with wave.open(path, "rb") as w:
+            frames, width, channels = w.getnframes(), w.getsampwidth(), w.getnchannels()
+    except (OSError, EOFError, wave.Error) as e:
+        raise Failure(f"{path} is not a valid WAV: {e}")
+    data = os.path.getsize(path) - 44
+    if frames == 0 or abs(frames * width * channels - data) > 64:
+        raise Failure(f"{path} was not finalised: header says {frames} frames, the file holds "
+                      f"{data // (width * channels)}")
+    return frames
+
+
+def tail_frequency(path, seconds):
+    """Dominant frequency of the last `seconds` of a 16-bit WAV (Hann window, peak bin)."""
+    import wave
+    import numpy as np
+    with wave.open(path, "rb") as w:
+        rate, channels = w.getframerate(), w.getnchannels()
+        n = w.getnframes()
+        w.setpos(max(0, n - int(seconds * rate)))
+        x = np.frombuffer(w.readframes(n), dtype="<i2").astype(float)
+    x = x.reshape(-1, channels).mean(axis=1)
+    if len(x) < rate // 4:
+        raise Failure(f"{path}: only {len(x)} frames to analyse")
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    spec[: int(20 * len(x) / rate)] = 0
+    return np.argmax(spec) * rate / len(x)
+
+
+def connected_pair(env, caller_props, callee_props=(), protocol="whip", caller_freq=440,
+                   callee_freq=880):
+    """A gst-launch callee and a gst-launch caller in a call, both hearing each other."""
+    port = free_port()
+    callee = callee_gst(env, port, callee_freq, env.path("callee.wav"), callee_props)
+    env.wait_http(port, callee)
+    path = "/call" if protocol == "whip" else "/offer"
+    caller = env.gst_launch("caller", env.party(caller_freq, [
+        f"url=http://127.0.0.1:{port}{path}", f"signaller::protocol={protocol}",
+        "ice-addresses=127.0.0.1", *caller_props], env.path("caller.wav")))
+    env.wait_for(caller, r"voicecall-first-audio", 20)
+    env.wait_for(callee, r"voicecall-first-audio", 20)
+    time.sleep(1.5)
+    return callee, caller
+
+
+def case_callee_hangs_up(env):
+    """the callee (gst-launch -e) is stopped with SIGINT: our caller ends within 1 s, exits by itself, WAV valid."""
+    callee, caller = connected_pair(env, [])
+    t0 = time.monotonic()
+    callee.send_signal(signal.SIGINT)
+    t1, reason = session_ended(env, caller, t0, 10)
+    expect_end("caller", t0, t1, reason, "remote hang-up", END_LIMIT)
+    rc, t2 = env.exits_by_itself(caller, 5)
+    print(f"  caller's gst-launch exited {rc} by itself {(t2 - t0) * 1000:.0f} ms after the hang-up")
+    if rc != 0:
+        raise Failure(f"the caller exited {rc}:\n{env.log(caller)[-2000:]}")
+    env.stop(callee)
+    wav_frames(env.path("caller.wav"))
+    env.expect_tone("caller heard", env.path("caller.wav"), 880)
+    env.expect_tone("callee heard", env.path("callee.wav"), 440)
+
+
+def caller_hangs_up(env, protocol):
+    callee, caller = connected_pair(env, [], protocol=protocol)
+    t0 = time.monotonic()
+    caller.send_signal(signal.SIGINT)
+    t1, reason = session_ended(env, callee, t0, 10)
+    expect_end("callee", t0, t1, reason, "remote hang-up", END_LIMIT)
+    env.stop(caller)
+    env.stop(callee)
+    env.expect_tone("caller heard", env.path("caller.wav"), 880)
+    env.expect_tone("callee heard", env.path("callee.wav"), 440)
+
+
+def case_caller_hangs_up_whip(env):
+    """the caller (gst-launch -e, WHIP) is stopped with SIGINT: the callee ends within 1 s."""
+    caller_hangs_up(env, "whip")
+
+
+def case_caller_hangs_up_json(env):
+    """the caller (gst-launch -e, JSON: no DELETE; the signalling connection closes) hangs up: the callee ends within 1 s."""
+    caller_hangs_up(env, "json")
+
+
+def case_serve_seconds_hangs_up(env):
+    """gst-voicecall serve --seconds 5 hangs up by itself: our caller ends within 1 s and exits, WAV valid."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}", "--quiet",
+                                "--source", "tone:880", "--sink", "wav:" + env.path("serve.wav"),
+                                "--ice-address", "127.0.0.1", "--seconds", "5"])
+    env.wait_http(port, serve)
+    caller = env.gst_launch("caller", env.party(440, [
+        f"url=http://127.0.0.1:{port}/call", "ice-addresses=127.0.0.1"], env.path("caller.wav")))
+    env.wait_for(caller, r"voicecall-first-audio", 20)
+    # serve's own line for its hang-up is when it ended the call.
+    t0, reason = session_ended(env, serve, 0, 10, CLI_ENDED)
+    if reason != "local hang-up":
+        raise Failure(f"serve --seconds ended its call with {reason!r}, expected 'local hang-up'")
+    t1, reason = session_ended(env, caller, 0, 10)
+    expect_end("caller", t0, t1, reason, "remote hang-up", END_LIMIT)
+    rc, _ = env.exits_by_itself(caller, 5)
+    if rc != 0:
+        raise Failure(f"the caller exited {rc}:\n{env.log(caller)[-2000:]}")
+    rc, _ = env.exits_by_itself(serve, 10)
+    if rc != 0:
+        raise Failure(f"serve --seconds exited {rc}:\n{env.log(serve)[-2000:]}")
+    wav_frames(env.path("caller.wav"))
+    env.expect_tone("caller heard", env.path("caller.wav"), 880)
+    env.expect_tone("serve heard", env.path("serve.wav"), 440)
+
+
+def case_aiortc_sees_our_hangup(env):
+    """our caller hangs up on a real aiortc server (JSON: no DELETE): aiortc's connection closes within 1 s."""
+    port = free_port()
+    server = env.start("aiortc-server", [PY, PEER, "server", "--listen", f"127.0.0.1:{port}",
+                                         "--freq", "1000", "--record", env.path("aiortc.wav")])
+    env.wait_for(server, r"LISTENING", 20)
+    caller = env.gst_launch("caller", env.party(440, [
+        f"url=http://127.0.0.1:{port}/offer", "signaller::protocol=json",
+        "ice-addresses=127.0.0.1"], env.path("caller.wav")))
+    env.wait_for(caller, r"voicecall-first-audio", 20)
+    env.wait_for(server, r"FIRST_AUDIO_MS", 10)
+    time.sleep(1.5)
+    t0 = time.monotonic()
+    caller.send_signal(signal.SIGINT)
+    t1, m = env.wait_line(server, r"STATE pc=1 connection=(closed|failed)", 10, t0)
+    took = t1 - t0
+    print(f"  aiortc: connection {m.group(1)} {took * 1000:.0f} ms after our hang-up (limit {END_LIMIT * 1000:.0f} ms)")
+    if m.group(1) != "closed" or took > END_LIMIT:
+        raise Failure(f"aiortc saw connection={m.group(1)} after {took:.2f} s, expected closed within {END_LIMIT} s")
+    env.stop(caller)
+    env.stop(server)
+    env.expect_tone("our caller heard", env.path("caller.wav"), 1000)
+    env.expect_tone("aiortc server heard", env.path("aiortc.wav"), 440)
+
+
+def case_we_see_aiortc_hangup(env):
+    """a real aiortc client (JSON: no DELETE) hangs up after 3 s: our callee ends within 1 s."""
+    port = free_port()
+    callee = callee_gst(env, port, 880, env.path("callee.wav"))
+    env.wait_http(port, callee)
+    client = env.start("aiortc-client", [PY, PEER, "client", "--url", f"http://127.0.0.1:{port}/offer",
+                                         "--protocol", "json", "--freq", "660", "--duration", "3",
+                                         "--record", env.path("aiortc.wav")])
+    env.wait_for(callee, r"voicecall-first-audio", 20)
+    t0, _ = env.wait_line(client, r"^HANGUP", 20)
+    t1, reason = session_ended(env, callee, 0, 10)
+    expect_end("our callee", t0, t1, reason, "remote hang-up", END_LIMIT)
+    rc, _ = env.exits_by_itself(client, 10)
+    if rc != 0:
+        raise Failure(f"aiortc client exited {rc}:\n{env.log(client)[-2000:]}")
+    env.stop(callee)
+    env.expect_tone("aiortc client heard", env.path("aiortc.wav"), 880)
+    env.expect_tone("our callee heard", env.path("callee.wav"), 660)
+
+
+PEER_TIMEOUT_MS = 2000
+
+
+def case_caller_killed(env):
+    """kill -9 of a caller: serve ends its call within peer-timeout + 1 s (timeout), and a new call works."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}", "--quiet",
+                                "--source", "tone:880", "--sink", "wav:" + env.path("serve.wav"),
+                                "--ice-address", "127.0.0.1", "--peer-timeout", str(PEER_TIMEOUT_MS)])
+    env.wait_http(port, serve)
+    first = env.gst_launch("caller1", env.party(440, [
+        f"url=http://127.0.0.1:{port}/call", "ice-addresses=127.0.0.1"], env.path("c1.wav")))
+    env.wait_for(first, r"voicecall-first-audio", 20)
+    time.sleep(1)
+    t0 = time.monotonic()
+    first.kill()
+    t1, reason = session_ended(env, serve, t0, 10, CLI_ENDED)
+    expect_end("serve", t0, t1, reason, "timeout", PEER_TIMEOUT_MS / 1000 + 1)
+    second = env.gst_launch("caller2", env.party(660, [
+        f"url=http://127.0.0.1:{port}/call", "ice-addresses=127.0.0.1"], env.path("c2.wav")))
+    env.wait_for(second, r"voicecall-first-audio", 20)
+    time.sleep(2)
+    env.stop(second)
+    session_ended(env, serve, t1 + 0.001, 5, CLI_ENDED)
+    if serve.poll() is not None:
+        raise Failure("serve exited:\n" + env.log(serve)[-2000:])
+    env.stop(serve)
+    env.expect_tone("the new caller heard", env.path("c2.wav"), 880)
+    hz = tail_frequency(env.path("serve.wav"), 1.0)
+    print(f"  serve heard at the end: {hz:.1f} Hz (expected the new caller's 660)")
+    if abs(hz - 660) > 660 * 0.02:
+        raise Failure(f"serve heard {hz:.1f} Hz from the new caller, expected 660 Hz")
+
+
+def case_callee_killed(env):
+    """kill -9 of the callee: our caller ends within peer-timeout + 1 s (timeout) and gst-launch exits, WAV valid."""
+    callee, caller = connected_pair(env, [f"peer-timeout={PEER_TIMEOUT_MS}"])
+    t0 = time.monotonic()
+    callee.kill()
+    t1, reason = session_ended(env, caller, t0, 10)
+    expect_end("caller", t0, t1, reason, "timeout", PEER_TIMEOUT_MS / 1000 + 1)
+    rc, _ = env.exits_by_itself(caller, 5)
+    if rc != 0:
+        raise Failure(f"the caller exited {rc}:\n{env.log(caller)[-2000:]}")
+    wav_frames(env.path("caller.wav"))
+    env.expect_tone("caller heard", env.path("caller.wav"), 880)
+
 
 
 def case_critical_is_caught(env):
