@@ -355,6 +355,23 @@ def case_cli_callee_killed(env):
     env.expect_tone("call heard", env.path("call.wav"), 880)
 
 
+def case_cli_refused(env):
+    """gst-voicecall call without the callee's token: refused (401), exit status 3, saying why."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}", "--quiet",
+                                "--source", "tone:880", "--sink", "none", "--token", "SECRET",
+                                "--ice-address", "127.0.0.1"])
+    env.wait_http(port, serve)
+    call = env.start("call", [env.cli, "call", f"http://127.0.0.1:{port}/call", "--source",
+                              "tone:440", "--sink", "none", "--quiet", "--ice-address", "127.0.0.1"])
+    rc, _ = env.exits_by_itself(call, 15)
+    log = env.log(call)
+    print(f"  call exited {rc}: " + (log.strip().splitlines() or [""])[-1])
+    if rc != 3 or "call failed: refused" not in log or "401" not in log:
+        raise Failure(f"expected exit status 3, 'call failed: refused' and the 401 (exit {rc}):\n{log[-2000:]}")
+    env.stop(serve)
+
+
 def case_unreachable(env):
     """calling a port where nothing listens: an error naming the URL, no hang."""
     port = free_port()
