@@ -355,6 +355,32 @@ def case_cli_callee_killed(env):
     env.expect_tone("call heard", env.path("call.wav"), 880)
 
 
+def case_cli_clean_stops(env):
+    """serve stopped with no call, and serve/call with a broken source: no GLib CRITICAL or WARNING."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}", "--source",
+                                "tone:880", "--sink", "wav:" + env.path("serve.wav"),
+                                "--ice-address", "127.0.0.1"])
+    env.wait_http(port, serve)
+    time.sleep(1)
+    rc = env.stop(serve)
+    if rc != 0:
+        raise Failure(f"serve stopped with no call exited {rc}:\n{env.log(serve)[-2000:]}")
+    bad = env.path("not-audio.wav")
+    with open(bad, "w") as f:
+        f.write("this is not a WAV file\n")
+    for role, extra in [("serve", ["--listen", f"127.0.0.1:{free_port()}"]),
+                        ("call", [f"http://127.0.0.1:{port}/call"])]:
+        p = env.start(role + "-bad-source", [env.cli, role, *extra, "--source", "wav:" + bad,
+                                             "--sink", "none", "--ice-address", "127.0.0.1"])
+        rc, _ = env.exits_by_itself(p, 10)
+        log = env.log(p)
+        if rc != 1 or "error" not in log:
+            raise Failure(f"{role} with a broken source: expected exit 1 and an error (exit {rc}):\n{log[-2000:]}")
+        print(f"  {role} with a broken source: " + next(l for l in log.splitlines() if "error" in l))
+    # env.check_output() (after every case) fails it on any CRITICAL / WARNING.
+
+
 def case_cli_refused(env):
     """gst-voicecall call without the callee's token: refused (401), exit status 3, saying why."""
     port = free_port()
