@@ -257,7 +257,9 @@ class Callee {
       if (this.exited) break;
       await sleep(20);
     }
-    fail(`the callee did not end the session within ${limitMs} ms:\n${this.tail()}`);
+    const quiet = /voicecall-stats|voicecall-adaptation|state-changed|rtp-source-sdes/;  // gst-launch -m noise
+    fail(`the callee did not end the session within ${limitMs} ms:\n` +
+      this.text().split('\n').filter((l) => !quiet.test(l)).slice(-25).join('\n'));
   }
 
   tail(lines = 25) {
