@@ -14,9 +14,49 @@ enum {
 };
 static guint signals[N_SIGNALS];
 
+/* The default ICE-server vfuncs: an implementation's "ice-servers" property (strv). */
+static GParamSpec *
+ice_servers_property (GstVoiceSignaller *self, GParamFlags needed)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (self), "ice-servers");
+  if (!pspec || pspec->value_type != G_TYPE_STRV || (pspec->flags & needed) != needed)
+    return nullptr;
+  return pspec;
+}
+
+static gchar **
+default_get_ice_servers (GstVoiceSignaller *self)
+{
+  gchar **servers = nullptr;
+  if (ice_servers_property (self, G_PARAM_READABLE))
+    g_object_get (self, "ice-servers", &servers, nullptr);
+  if (servers && !*servers) {
+    g_strfreev (servers);
+    servers = nullptr;
+  }
+  return servers;
+}
+
+static void
+default_offer_ice_servers (GstVoiceSignaller *self, const gchar *const *servers)
+{
+  if (!servers || !*servers ||
+      !ice_servers_property (self, static_cast<GParamFlags> (G_PARAM_READWRITE)))
+    return;
+  gchar **current = default_get_ice_servers (self);
+  if (current) {
+    g_strfreev (current); /* it was given servers of its own */
+    return;
+  }
+  g_object_set (self, "ice-servers", servers, nullptr);
+}
+
 static void
 gst_voice_signaller_default_init (GstVoiceSignallerInterface *iface)
 {
+  iface->get_ice_servers = default_get_ice_servers;
+  iface->offer_ice_servers = default_offer_ice_servers;
+
   GType type = G_TYPE_FROM_INTERFACE (iface);
   GType sdp = GST_TYPE_WEBRTC_SESSION_DESCRIPTION;
 
@@ -85,6 +125,23 @@ gst_voice_signaller_end_session (GstVoiceSignaller *self, const gchar *session_i
   auto *iface = GST_VOICE_SIGNALLER_GET_IFACE (self);
   if (iface->end_session)
     iface->end_session (self, session_id, reason);
+}
+
+gchar **
+gst_voice_signaller_get_ice_servers (GstVoiceSignaller *self)
+{
+  g_return_val_if_fail (GST_IS_VOICE_SIGNALLER (self), nullptr);
+  auto *iface = GST_VOICE_SIGNALLER_GET_IFACE (self);
+  return iface->get_ice_servers ? iface->get_ice_servers (self) : nullptr;
+}
+
+void
+gst_voice_signaller_offer_ice_servers (GstVoiceSignaller *self, const gchar *const *servers)
+{
+  g_return_if_fail (GST_IS_VOICE_SIGNALLER (self));
+  auto *iface = GST_VOICE_SIGNALLER_GET_IFACE (self);
+  if (iface->offer_ice_servers)
+    iface->offer_ice_servers (self, servers);
 }
 
 void

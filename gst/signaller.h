@@ -16,6 +16,12 @@
  *                  fold the candidates into the SDP before sending it (bounded wait).
  *   end_session()  hang up one session; reason NULL for a normal hang-up, or the text of why
  *                  the element refused or dropped it (a server answers a pending offer with it).
+ *   get_ice_servers()  the STUN/TURN servers of calls through this signaller (a WHIP client
+ *                  learns them from Link headers; a server is given them), as webrtcbin or
+ *                  RFC 7064/7065 URLs; the element uses them when it has none of its own.
+ *   offer_ice_servers()  the element's own STUN/TURN servers, which a signaller may pass on
+ *                  to its peers (a WHIP server in Link headers) unless it was given others.
+ *   Both default to an "ice-servers" string-array property, if the implementation has one.
  *
  * Signaller → element (signals; may be emitted from any thread):
  *   "session-requested" (id, peer, offer-or-NULL)  a session begins: with a remote offer
@@ -46,6 +52,8 @@ struct _GstVoiceSignallerInterface {
   void (*add_ice) (GstVoiceSignaller *self, const gchar *session_id, guint mline_index,
       const gchar *candidate);
   void (*end_session) (GstVoiceSignaller *self, const gchar *session_id, const gchar *reason);
+  gchar **(*get_ice_servers) (GstVoiceSignaller *self);
+  void (*offer_ice_servers) (GstVoiceSignaller *self, const gchar *const *servers);
 };
 
 gboolean gst_voice_signaller_start (GstVoiceSignaller *self, GError **error);
@@ -56,6 +64,10 @@ void gst_voice_signaller_add_ice (GstVoiceSignaller *self, const gchar *session_
     guint mline_index, const gchar *candidate);
 void gst_voice_signaller_end_session (GstVoiceSignaller *self, const gchar *session_id,
     const gchar *reason);
+/* Transfer full; NULL when there are none. */
+gchar **gst_voice_signaller_get_ice_servers (GstVoiceSignaller *self);
+void gst_voice_signaller_offer_ice_servers (GstVoiceSignaller *self,
+    const gchar *const *servers);
 
 /* For implementations: emit the interface's signals. */
 void gst_voice_signaller_emit_session_requested (GstVoiceSignaller *self,

@@ -1,0 +1,874 @@
+/* gst-voicecall: one call with one peer (see callsession.h). */
+#include "callsession.h"
+
+#include "binutil.h"
+#include "sdputil.h"
+
+#include <gst/rtp/rtp.h>
+#include <nice/agent.h>
+
+#include <cstring>
+#include <sstream>
+#include <utility>
+
+GST_DEBUG_CATEGORY_STATIC (call_session_debug);
+#define GST_CAT_DEFAULT call_session_debug
+
+namespace vc {
+
+/* Receiver reports every ~1 s instead of RTP's 5-s minimum, so that the peer's adaptation
+ * hears about loss and delay sooner. AVPF (RFC 4585, which WebRTC uses) drops that minimum;
+ * what remains is RTCP's 5 % bandwidth share, about one report a second at voice bitrates. */
+constexpr guint64 ADAPTIVE_RTCP_MIN_INTERVAL = GST_SECOND;
+/* How often a connected session checks that its peer is still sending. */
+constexpr guint WATCHDOG_MAX_PERIOD_MS = 250;
+/* After a BYE, RTP that still comes later than BYE_IN_FLIGHT_MS (packets sent just before it)
+ * and within BYE_SILENCE_MS after that means the peer is still there. */
+constexpr guint BYE_IN_FLIGHT_MS = 50;
+constexpr guint BYE_SILENCE_MS = 200;
+
+const char *
+end_reason_name (EndReason reason)
+{
+  switch (reason) {
+    case EndReason::LOCAL_HANG_UP: return "local hang-up";
+    case EndReason::REMOTE_HANG_UP: return "remote hang-up";
+    case EndReason::TIMEOUT: return "timeout";
+    case EndReason::ICE_FAILED: return "ice failed";
+    case EndReason::REFUSED: return "refused";
+    case EndReason::ERROR: return "error";
+  }
+  return "error";
+}
+
+/* The codec we send and take: Opus; `pt` is the payload type to use (the offer's, when
+ * answering: webrtcbin matches our transceiver to the offer by these caps, and otherwise
+ * answers recvonly). useinbandfec=1 asks the peer for FEC. */
+static GstPtr<GstCaps>
+codec_preferences (int pt)
+{
+  return adopt (gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING, "audio",
+      "encoding-name", G_TYPE_STRING, "OPUS", "clock-rate", G_TYPE_INT, 48000,
+      "encoding-params", G_TYPE_STRING, "2", "payload", G_TYPE_INT, pt,
+      "useinbandfec", G_TYPE_STRING, "1", nullptr));
+}
+
+/* Accepts "stun:host:port" (RFC 7064) as well as webrtcbin's "stun://host:port". */
+static std::string
+webrtcbin_url (const std::string &url)
+{
+  for (const char *scheme : {"stun:", "turn:", "turns:"}) {
+    size_t n = strlen (scheme);
+    if (url.compare (0, n, scheme) == 0 && url.compare (n, 2, "//") != 0)
+      return url.substr (0, n) + "//" + url.substr (n);
+  }
+  return url;
+}
+
+CallSession::CallSession (Host &host, GstElement *bin, ContextThread &ctl,
+    GstPtr<GstVoiceSignaller> signaller, const std::string &id, const std::string &peer,
+    const SessionConfig &config)
+    : host_ (host), bin_ (bin), ctl_ (ctl), signaller_ (std::move (signaller)), id_ (id),
+      peer_ (peer), config_ (config), started_us_ (g_get_monotonic_time ()),
+      jitter_buffer_ms_ (config.latency_ms)
+{
+}
+
+CallSession::~CallSession ()
+{
+  /* The element finishes every session before dropping it; this is the safety net. */
+  if (!finished_)
+    GST_ERROR_OBJECT (bin_, "session %s destroyed without finishing", id_.c_str ());
+}
+
+std::shared_ptr<CallSession>
+CallSession::create (Host &host, GstElement *bin, ContextThread &ctl,
+    GstPtr<GstVoiceSignaller> signaller, const std::string &id, const std::string &peer,
+    const SessionConfig &config)
+{
+  static gsize debug_once = 0;
+  if (g_once_init_enter (&debug_once)) {
+    GST_DEBUG_CATEGORY_INIT (call_session_debug, "voicecallsession", 0, "voicecall sessions");
+    g_once_init_leave (&debug_once, 1);
+  }
+  std::shared_ptr<CallSession> s (new CallSession (host, bin, ctl, std::move (signaller), id,
+      peer, config));
+  if (!s->build ()) {
+    s->finished_ = true;
+    return nullptr;
+  }
+  return s;
+}
+
+template <typename Fn>
+void
+CallSession::later (Fn fn)
+{
+  std::weak_ptr<CallSession> weak = weak_from_this ();
+  ctl_.invoke ([weak, fn] {
+    if (auto s = weak.lock (); s && !s->finished_)
+      fn (*s);
+  });
+}
+
+void
+CallSession::connect (gpointer object, const char *signal, GCallback callback)
+{
+  gulong id = g_signal_connect (object, signal, callback, this);
+  handlers_.emplace_back (ref (G_OBJECT (object)), id);
+}
+
+void
+CallSession::post (GstStructure *st)
+{
+  gst_structure_set (st, "session-id", G_TYPE_STRING, id_.c_str (), "peer", G_TYPE_STRING,
+      peer_.c_str (), nullptr);
+  gst_element_post_message (bin_, gst_message_new_element (GST_OBJECT (bin_), st));
+}
+
+void
+CallSession::post_state (const char *state, GstStructure *st)
+{
+  gst_structure_set (st, "state", G_TYPE_STRING, state, nullptr);
+  post (st);
+}
+
+/* ---- building ------------------------------------------------------------------------ */
+
+bool
+CallSession::build ()
+{
+  GstElement *webrtc = make_element (bin_, "webrtcbin", nullptr);
+  GstElement *queue = make_element (bin_, "queue", nullptr);
+  if (!webrtc || !queue) {
+    if (webrtc)
+      gst_object_unref (gst_object_ref_sink (webrtc));
+    if (queue)
+      gst_object_unref (gst_object_ref_sink (queue));
+    return false;
+  }
+  webrtc_ = ref_sink (webrtc);
+  queue_ = ref_sink (queue);
+
+  gst_util_set_object_arg (G_OBJECT (webrtc), "bundle-policy", "max-bundle");
+  g_object_set (webrtc, "latency", config_.latency_ms, "ice-transport-policy",
+      config_.ice_transport_policy, nullptr);
+  apply_ice_servers ();
+  apply_ice_addresses ();
+  rtpbin_ = adopt (gst_bin_get_by_name (GST_BIN (webrtc), "rtpbin"));
+  if (rtpbin_) {
+    /* Gaps become loss events, so that opusdec conceals them (PLC / FEC). */
+    g_object_set (rtpbin_.get (), "do-lost", TRUE, nullptr);
+    connect (rtpbin_.get (), "pad-added", G_CALLBACK (on_rtpbin_pad_added));
+    connect (rtpbin_.get (), "on-bye-ssrc", G_CALLBACK (on_bye_ssrc));
+    if (config_.adaptive)
+      connect (rtpbin_.get (), "new-jitterbuffer", G_CALLBACK (on_new_jitterbuffer));
+  }
+  /* A leaky queue: a stalled session never holds back the others or the capture. */
+  g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+      static_cast<guint64> (200 * GST_MSECOND), nullptr);
+  gst_util_set_object_arg (G_OBJECT (queue), "leaky", "downstream");
+
+  connect (webrtc, "on-negotiation-needed", G_CALLBACK (on_negotiation_needed));
+  connect (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate));
+  connect (webrtc, "notify::ice-gathering-state", G_CALLBACK (on_gathering_state));
+  connect (webrtc, "notify::connection-state", G_CALLBACK (on_connection_state));
+  connect (webrtc, "pad-added", G_CALLBACK (on_pad_added));
+
+  gst_bin_add_many (GST_BIN (bin_), queue, webrtc, nullptr);
+
+  GstPtr<GstPad> queue_src = adopt (gst_element_get_static_pad (queue, "src"));
+  gst_pad_add_probe (queue_src.get (), static_cast<GstPadProbeType> (GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM), send_probe, this, nullptr);
+  GstPtr<GstPad> webrtc_sink = adopt (gst_element_request_pad_simple (webrtc, "sink_%u"));
+  gst_pad_link (queue_src.get (), webrtc_sink.get ());
+  send_pt_ = config_.payload_type;
+  GstPtr<GstWebRTCRTPTransceiver> trans;
+  g_object_get (webrtc_sink.get (), "transceiver", trans.out (), nullptr);
+  if (trans)
+    g_object_set (trans.get (), "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV,
+        "codec-preferences", codec_preferences (config_.payload_type).get (), nullptr);
+
+  /* A session's elements follow the session, not the pipeline's state changes: the control
+   * thread alone starts and stops them. Otherwise a hang-up that stops a webrtcbin while the
+   * pipeline changes state deadlocks (the bin waits for the webrtcbin's state lock, whose
+   * streaming thread waits in a synchronised sink's preroll until the bin goes on). */
+  for (GstElement *e : {queue, webrtc}) {
+    gst_element_set_locked_state (e, TRUE);
+    if (GstClock *clock = GST_ELEMENT_CLOCK (bin_))
+      gst_element_set_clock (e, clock);
+    gst_element_set_base_time (e, gst_element_get_base_time (bin_));
+    gst_element_set_start_time (e, GST_CLOCK_TIME_NONE);
+    gst_element_set_state (e, GST_STATE_PLAYING);
+  }
+
+  input_ = host_.request_input ();
+  GstPtr<GstPad> queue_sink = adopt (gst_element_get_static_pad (queue, "sink"));
+  gst_pad_link (input_.get (), queue_sink.get ());
+
+  if (config_.connect_timeout_ms > 0) {
+    std::weak_ptr<CallSession> weak = weak_from_this ();
+    connect_timer_ = ctl_.timeout (config_.connect_timeout_ms, [weak] {
+      if (auto s = weak.lock (); s && !s->finished_) {
+        s->connect_timer_ = 0;
+        s->end (EndReason::TIMEOUT, "not connected within " +
+            std::to_string (s->config_.connect_timeout_ms) + " ms (connect-timeout)");
+      }
+    });
+  }
+  post (gst_structure_new ("voicecall-session-started", "role", G_TYPE_STRING,
+      config_.offerer ? "caller" : "callee", nullptr));
+  post_state ("connecting", gst_structure_new_empty ("voicecall-session-state"));
+  return true;
+}
+
+/* Uses stun-server/turn-server, or else the servers the signaller knows (a WHIP server's
+ * Link headers, or a callee's signaller::ice-servers). */
+void
+CallSession::apply_ice_servers ()
+{
+  GstElement *webrtc = webrtc_.get ();
+  if (!config_.stun_server.empty ())
+    g_object_set (webrtc, "stun-server", webrtcbin_url (config_.stun_server).c_str (), nullptr);
+  if (!config_.turn_server.empty ())
+    g_object_set (webrtc, "turn-server", webrtcbin_url (config_.turn_server).c_str (), nullptr);
+  bool have_servers = !config_.stun_server.empty () || !config_.turn_server.empty ();
+  if (!have_servers) {
+    bool have_stun = false;
+    for (const std::string &url : config_.signaller_ice_servers) {
+      std::string u = webrtcbin_url (url);
+      if (u.compare (0, 4, "stun") == 0 && !have_stun) {
+        g_object_set (webrtc, "stun-server", u.c_str (), nullptr);
+        have_stun = have_servers = true;
+      } else if (u.compare (0, 4, "turn") == 0) {
+        gboolean ok = FALSE;
+        g_signal_emit_by_name (webrtc, "add-turn-server", u.c_str (), &ok);
+        have_servers = have_servers || ok;
+      }
+      GST_INFO_OBJECT (bin_, "session %s: ICE server %s from the signaller", id_.c_str (),
+          url.c_str ());
+    }
+  }
+  host_only_ = !have_servers;
+}
+
+/* Lets libnice gather on the configured addresses only (it skips loopback otherwise). */
+void
+CallSession::apply_ice_addresses ()
+{
+  if (config_.ice_addresses.empty ())
+    return;
+  GstPtr<GObject> ice, agent;
+  g_object_get (webrtc_.get (), "ice-agent", ice.out (), nullptr);
+  if (ice)
+    g_object_get (ice.get (), "agent", agent.out (), nullptr);
+  if (!agent) {
+    GST_WARNING_OBJECT (bin_, "no libnice agent: ice-addresses ignored");
+    return;
+  }
+  std::stringstream in (config_.ice_addresses);
+  std::string address;
+  while (std::getline (in, address, ',')) {
+    address.erase (0, address.find_first_not_of (" \t"));
+    address.erase (address.find_last_not_of (" \t") + 1);
+    if (address.empty ())
+      continue;
+    NiceAddress nice;
+    nice_address_init (&nice);
+    if (!nice_address_set_from_string (&nice, address.c_str ())) {
+      GST_WARNING_OBJECT (bin_, "ice-addresses: \"%s\" is not an IP address", address.c_str ());
+      continue;
+    }
+    nice_agent_add_local_address (NICE_AGENT (agent.get ()), &nice);
+  }
+}
+
+/* ---- the audio we send --------------------------------------------------------------- */
+
+/* Gives our RTP the payload type the peer negotiated (webrtcbin does not rewrite it). */
+GstPadProbeReturn
+CallSession::send_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  auto *s = static_cast<CallSession *> (data);
+  /* Until DTLS is done webrtcbin blocks its transport, holding the first packet, and then
+   * sends that packet (as old as the call setup) with the live ones: the far end's jitter
+   * buffer times the stream from it and plays the whole call seconds late. */
+  if ((info->type & GST_PAD_PROBE_TYPE_BUFFER) && !s->media_up_.load ())
+    return GST_PAD_PROBE_DROP;
+  int pt = s->send_pt_.load ();
+  if (pt < 0)
+    return GST_PAD_PROBE_OK;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    if (!gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp))
+      return GST_PAD_PROBE_OK;
+    int have = gst_rtp_buffer_get_payload_type (&rtp);
+    gst_rtp_buffer_unmap (&rtp);
+    if (have == pt)
+      return GST_PAD_PROBE_OK;
+    buf = gst_buffer_make_writable (buf);
+    if (gst_rtp_buffer_map (buf, GST_MAP_WRITE, &rtp)) {
+      gst_rtp_buffer_set_payload_type (&rtp, pt);
+      gst_rtp_buffer_unmap (&rtp);
+    }
+    GST_PAD_PROBE_INFO_DATA (info) = buf;
+  } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+      return GST_PAD_PROBE_OK;
+    GstCaps *caps;
+    gst_event_parse_caps (event, &caps);
+    GstPtr<GstCaps> fixed = adopt (gst_caps_copy (caps));
+    gst_caps_set_simple (fixed.get (), "payload", G_TYPE_INT, pt, nullptr);
+    gst_event_unref (event);
+    GST_PAD_PROBE_INFO_DATA (info) = gst_event_new_caps (fixed.get ());
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* ---- the far end ---------------------------------------------------------------------- */
+
+void
+CallSession::on_new_jitterbuffer (GstElement *rtpbin, GstElement *jitterbuffer, guint session,
+    guint ssrc, gpointer data)
+{
+  GstPtr<GstElement> rtpsession;
+  g_signal_emit_by_name (rtpbin, "get-session", session, rtpsession.out ());
+  if (rtpsession)
+    g_object_set (rtpsession.get (), "rtcp-min-interval", ADAPTIVE_RTCP_MIN_INTERVAL, nullptr);
+}
+
+void
+CallSession::on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
+{
+  auto *s = static_cast<CallSession *> (data);
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, first_audio_probe, s, nullptr);
+  /* Linked here, before the first buffer: an unlinked webrtcbin pad is a stream error. */
+  GstPtr<GstPad> linked = s->host_.link_remote_stream (*s, pad);
+  if (!linked)
+    return;
+  s->later ([linked] (CallSession &s) {
+    if (s.output_pad_ || s.ending_) {
+      gst_element_release_request_pad (GST_PAD_PARENT (linked.get ()), linked.get ());
+      return;
+    }
+    s.output_pad_ = linked;
+    s.host_.session_stream_ready (s);
+  });
+}
+
+GstPadProbeReturn
+CallSession::first_audio_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  static_cast<CallSession *> (data)->later ([] (CallSession &s) {
+    if (s.got_audio_)
+      return;
+    s.got_audio_ = true;
+    double ms = (g_get_monotonic_time () - s.started_us_) / 1000.0;
+    GST_INFO_OBJECT (s.bin_, "session %s: first audio after %.1f ms", s.id_.c_str (), ms);
+    s.post (gst_structure_new ("voicecall-first-audio", "setup-ms", G_TYPE_DOUBLE, ms, nullptr));
+  });
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Every RTP and RTCP packet of the peer, after SRTP, passes one of rtpbin's receive pads:
+ * their time is how we know the peer is still there. */
+void
+CallSession::on_rtpbin_pad_added (GstElement *rtpbin, GstPad *pad, gpointer data)
+{
+  const gchar *name = GST_PAD_NAME (pad);
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SINK ||
+      !(g_str_has_prefix (name, "recv_rtp_sink_") || g_str_has_prefix (name, "recv_rtcp_sink_")))
+    return;
+  bool rtp = g_str_has_prefix (name, "recv_rtp_sink_");
+  gst_pad_add_probe (pad, static_cast<GstPadProbeType> (GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_BUFFER_LIST), rtp ? heard_rtp_probe : heard_probe, data, nullptr);
+}
+
+GstPadProbeReturn
+CallSession::heard_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  static_cast<CallSession *> (data)->last_heard_us_ = g_get_monotonic_time ();
+  return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn
+CallSession::heard_rtp_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  auto *s = static_cast<CallSession *> (data);
+  s->last_heard_us_ = s->last_rtp_us_ = g_get_monotonic_time ();
+  return GST_PAD_PROBE_OK;
+}
+
+/* A BYE ends the call when the peer's RTP stops with it: rtpsession also says BYE for an
+ * SSRC it retires while its RTP goes on under another (seen a few seconds into in-process
+ * calls), and that is no hang-up. */
+void
+CallSession::on_bye_ssrc (GstElement *rtpbin, guint session, guint ssrc, gpointer data)
+{
+  static_cast<CallSession *> (data)->later ([ssrc] (CallSession &s) {
+    GST_INFO_OBJECT (s.bin_, "session %s: RTCP BYE from SSRC %u", s.id_.c_str (), ssrc);
+    if (s.ending_ || s.bye_check_timer_)
+      return;
+    gint64 bye_us = g_get_monotonic_time ();
+    std::weak_ptr<CallSession> weak = s.weak_from_this ();
+    s.bye_check_timer_ = s.ctl_.timeout (BYE_SILENCE_MS + BYE_IN_FLIGHT_MS, [weak, bye_us, ssrc] {
+      auto s = weak.lock ();
+      if (!s || s->finished_)
+        return;
+      s->bye_check_timer_ = 0;
+      if (s->last_rtp_us_.load () > bye_us + BYE_IN_FLIGHT_MS * 1000) {
+        GST_INFO_OBJECT (s->bin_, "session %s: RTP goes on after the BYE of SSRC %u: no "
+            "hang-up", s->id_.c_str (), ssrc);
+        return;
+      }
+      s->end (EndReason::REMOTE_HANG_UP, "the peer sent RTCP BYE");
+    });
+  });
+}
+
+/* ---- negotiation ----------------------------------------------------------------------- */
+
+GstPromise *
+CallSession::promise (const char *what, Step step)
+{
+  struct Context {
+    std::weak_ptr<CallSession> session;
+    ContextThread *ctl;
+    const char *what;
+    Step step;
+  };
+  /* The change func only hands the promise to the control thread: nothing waits or works
+   * in webrtcbin's thread. There the promise is already resolved, so reading it never
+   * blocks. */
+  auto changed = [] (GstPromise *promise, gpointer data) {
+    auto *ctx = static_cast<Context *> (data);
+    GstPtr<GstPromise> owned = ref (promise);
+    std::weak_ptr<CallSession> weak = ctx->session;
+    const char *what = ctx->what;
+    Step step = ctx->step;
+    ctx->ctl->invoke ([owned, weak, what, step] {
+      auto s = weak.lock ();
+      if (!s || s->finished_)
+        return;
+      if (gst_promise_wait (owned.get ()) != GST_PROMISE_RESULT_REPLIED) {
+        GST_DEBUG_OBJECT (s->bin_, "session %s: %s was interrupted", s->id_.c_str (), what);
+        return;
+      }
+      const GstStructure *reply = gst_promise_get_reply (owned.get ());
+      if (reply && gst_structure_has_field (reply, "error")) {
+        GError *e = nullptr;
+        gst_structure_get (reply, "error", G_TYPE_ERROR, &e, nullptr);
+        GUnique<GError> err (e);
+        std::string message = std::string (what) + " failed: " +
+            (err ? err->message : "unknown error");
+        GST_ELEMENT_WARNING (s->bin_, STREAM, FAILED, ("The call %s could not be negotiated: "
+            "%s", s->id_.c_str (), message.c_str ()), (nullptr));
+        s->end (EndReason::ERROR, message);
+        return;
+      }
+      ((*s).*step) (reply);
+    });
+  };
+  return gst_promise_new_with_change_func (changed,
+      new Context {weak_from_this (), &ctl_, what, step},
+      [] (gpointer data) { delete static_cast<Context *> (data); });
+}
+
+void
+CallSession::on_negotiation_needed (GstElement *webrtc, gpointer data)
+{
+  static_cast<CallSession *> (data)->later ([] (CallSession &s) {
+    if (!s.config_.offerer || s.ending_)
+      return;
+    GST_DEBUG_OBJECT (s.bin_, "session %s: creating the offer", s.id_.c_str ());
+    g_signal_emit_by_name (s.webrtc_.get (), "create-offer", nullptr,
+        s.promise ("creating the offer", &CallSession::offer_created));
+  });
+}
+
+void
+CallSession::answer (const GstWebRTCSessionDescription *offer)
+{
+  int media = sdp::first_audio_media (offer->sdp);
+  int pt = media >= 0 ? sdp::opus_payload (offer->sdp, media) : -1;
+  if (pt < 0) {
+    std::string why = "the offer has no Opus audio (opus/48000/2): nothing in common";
+    GST_ELEMENT_WARNING (bin_, STREAM, CODEC_NOT_FOUND, ("Call %s from %s refused: %s",
+        id_.c_str (), peer_.c_str (), why.c_str ()), (nullptr));
+    end (EndReason::REFUSED, why);
+    return;
+  }
+  g_signal_emit_by_name (webrtc_.get (), "set-remote-description", offer,
+      promise ("applying the offer", &CallSession::offer_set));
+}
+
+void
+CallSession::remote_answer (const GstWebRTCSessionDescription *answer)
+{
+  if (ending_)
+    return;
+  g_signal_emit_by_name (webrtc_.get (), "set-remote-description", answer,
+      promise ("applying the answer", &CallSession::answer_set));
+}
+
+void
+CallSession::remote_candidate (guint mline, const std::string &candidate)
+{
+  if (!ending_)
+    g_signal_emit_by_name (webrtc_.get (), "add-ice-candidate", mline, candidate.c_str ());
+}
+
+void
+CallSession::offer_set (const GstStructure *)
+{
+  g_signal_emit_by_name (webrtc_.get (), "create-answer", nullptr,
+      promise ("creating the answer", &CallSession::answer_created));
+}
+
+void
+CallSession::answer_set (const GstStructure *)
+{
+  GST_DEBUG_OBJECT (bin_, "session %s: answer applied", id_.c_str ());
+}
+
+void
+CallSession::offer_created (const GstStructure *reply)
+{
+  send_local_description (reply, "offer");
+}
+
+void
+CallSession::answer_created (const GstStructure *reply)
+{
+  send_local_description (reply, "answer");
+}
+
+/* Sets our description and hands it to the signaller. */
+void
+CallSession::send_local_description (const GstStructure *reply, const char *field)
+{
+  if (ending_)
+    return;
+  GstWebRTCSessionDescription *desc = nullptr;
+  if (reply)
+    gst_structure_get (reply, field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, nullptr);
+  GUnique<GstWebRTCSessionDescription> owned (desc);
+  if (!desc) {
+    end (EndReason::ERROR, std::string ("webrtcbin gave no ") + field);
+    return;
+  }
+  if (desc->type == GST_WEBRTC_SDP_TYPE_ANSWER) {
+    int media = sdp::first_audio_media (desc->sdp);
+    if (media >= 0)
+      send_pt_ = sdp::opus_payload (desc->sdp, media);
+    GST_DEBUG_OBJECT (bin_, "session %s: sending with payload type %d", id_.c_str (),
+        send_pt_.load ());
+  }
+  g_signal_emit_by_name (webrtc_.get (), "set-local-description", desc, nullptr);
+  gst_voice_signaller_send_sdp (signaller_.get (), id_.c_str (), desc);
+}
+
+/* ---- candidates ------------------------------------------------------------------------ */
+
+/* Candidates go to the signaller from the control thread, as does the end of them, so the
+ * signaller gets them in order. */
+void
+CallSession::on_ice_candidate (GstElement *webrtc, guint mline, const gchar *candidate,
+    gpointer data)
+{
+  std::string cand = candidate ? candidate : "";
+  static_cast<CallSession *> (data)->later ([mline, cand] (CallSession &s) {
+    if (s.ending_ || s.gathering_done_)
+      return;
+    if (!cand.empty ())
+      gst_voice_signaller_add_ice (s.signaller_.get (), s.id_.c_str (), mline, cand.c_str ());
+    s.gathering (Gathering::CANDIDATE);
+  });
+}
+
+void
+CallSession::on_gathering_state (GstElement *webrtc, GParamSpec *, gpointer data)
+{
+  GstWebRTCICEGatheringState state;
+  g_object_get (webrtc, "ice-gathering-state", &state, nullptr);
+  if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    return;
+  static_cast<CallSession *> (data)->later ([] (CallSession &s) {
+    GST_DEBUG_OBJECT (s.bin_, "session %s: webrtcbin says gathering is complete", s.id_.c_str ());
+    s.gathering (Gathering::COMPLETE);
+  });
+}
+
+/* The one place that decides that this session has all its candidates, and tells the
+ * signaller once. With host candidates only, they all come at once, but webrtcbin reports
+ * gathering complete ~200 ms later, and a WHIP/JSON answer waits for that: end it once they
+ * stop coming (host_quiet_ms). */
+void
+CallSession::gathering (Gathering event)
+{
+  if (gathering_done_ || ending_)
+    return;
+  if (event == Gathering::CANDIDATE) {
+    if (!host_only_)
+      return;
+    ctl_.cancel (quiet_timer_);
+    std::weak_ptr<CallSession> weak = weak_from_this ();
+    quiet_timer_ = ctl_.timeout (config_.host_quiet_ms, [weak] {
+      if (auto s = weak.lock (); s && !s->finished_) {
+        s->quiet_timer_ = 0;
+        s->gathering (Gathering::QUIET);
+      }
+    });
+    return;
+  }
+  gathering_done_ = true;
+  ctl_.cancel (std::exchange (quiet_timer_, 0));
+  GST_DEBUG_OBJECT (bin_, "session %s: end of candidates (%s)", id_.c_str (),
+      event == Gathering::QUIET ? "host candidates stopped coming" : "gathering complete");
+  gst_voice_signaller_add_ice (signaller_.get (), id_.c_str (), 0, nullptr);
+}
+
+/* ---- connection ----------------------------------------------------------------------- */
+
+void
+CallSession::on_connection_state (GstElement *webrtc, GParamSpec *, gpointer data)
+{
+  GstWebRTCPeerConnectionState state;
+  g_object_get (webrtc, "connection-state", &state, nullptr);
+  auto *s = static_cast<CallSession *> (data);
+  GST_INFO_OBJECT (s->bin_, "session %s: connection state %d", s->id_.c_str (), state);
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
+    s->media_up_ = true;
+    s->later ([] (CallSession &s) { s.connected (); });
+  } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
+    s->later ([] (CallSession &s) {
+      if (s.ending_)
+        return;
+      GST_ELEMENT_WARNING (s.bin_, RESOURCE, OPEN_READ_WRITE,
+          ("The call %s with %s failed to connect (ICE/DTLS): check that the peer is "
+              "reachable, or configure stun-server/turn-server.", s.id_.c_str (),
+              s.peer_.c_str ()), (nullptr));
+      s.end (EndReason::ICE_FAILED, "ICE/DTLS failed");
+    });
+  }
+}
+
+void
+CallSession::connected ()
+{
+  if (is_connected_ || ending_)
+    return;
+  is_connected_ = true;
+  connected_us_ = g_get_monotonic_time ();
+  last_heard_us_ = connected_us_;
+  ctl_.cancel (std::exchange (connect_timer_, 0));
+  if (config_.peer_timeout_ms > 0)
+    watchdog ();
+  /* The connected state says which candidates won: ask webrtcbin first. */
+  g_signal_emit_by_name (webrtc_.get (), "get-stats", nullptr,
+      promise ("reading the selected candidates", &CallSession::connected_stats_read));
+}
+
+void
+CallSession::connected_stats_read (const GstStructure *reply)
+{
+  if (ending_)
+    return;
+  GstStructure *st = gst_structure_new_empty ("voicecall-session-state");
+  stats::Sample sample;
+  if (reply) {
+    stats::parse (reply, &sample); /* no RTP stream yet, but the candidate pair */
+    if (!sample.local_candidate_type.empty ())
+      gst_structure_set (st, "local-candidate-type", G_TYPE_STRING,
+          sample.local_candidate_type.c_str (), nullptr);
+    if (!sample.remote_candidate_type.empty ())
+      gst_structure_set (st, "remote-candidate-type", G_TYPE_STRING,
+          sample.remote_candidate_type.c_str (), nullptr);
+  }
+  GST_INFO_OBJECT (bin_, "session %s: connected after %.1f ms", id_.c_str (),
+      (connected_us_ - started_us_) / 1000.0);
+  post_state ("connected", st);
+}
+
+/* Ends a connected session whose peer has sent nothing (no RTP, no RTCP) for peer-timeout:
+ * it vanished (killed, unplugged, a tab closed without hanging up). */
+void
+CallSession::watchdog ()
+{
+  gint64 silent_ms = (g_get_monotonic_time () - last_heard_us_.load ()) / 1000;
+  if (silent_ms >= config_.peer_timeout_ms) {
+    end (EndReason::TIMEOUT, "nothing heard from the peer for " + std::to_string (silent_ms) +
+        " ms (peer-timeout)");
+    return;
+  }
+  std::weak_ptr<CallSession> weak = weak_from_this ();
+  watchdog_timer_ = ctl_.timeout (std::min (WATCHDOG_MAX_PERIOD_MS, config_.peer_timeout_ms),
+      [weak] {
+        if (auto s = weak.lock (); s && !s->finished_) {
+          s->watchdog_timer_ = 0;
+          s->watchdog ();
+        }
+      });
+}
+
+/* ---- statistics ------------------------------------------------------------------------ */
+
+void
+CallSession::request_stats ()
+{
+  if (!ending_)
+    g_signal_emit_by_name (webrtc_.get (), "get-stats", nullptr,
+        promise ("reading statistics", &CallSession::stats_read));
+}
+
+void
+CallSession::stats_read (const GstStructure *reply)
+{
+  stats::Sample sample;
+  if (ending_ || !reply || !stats::parse (reply, &sample))
+    return;
+  if (have_stats_) {
+    auto report = stats::report (last_stats_, sample, jitter_buffer_ms_);
+    post (stats::to_structure (report, sample));
+    host_.session_stats (*this, report, sample.time_s - last_stats_.time_s);
+  }
+  last_stats_ = sample;
+  have_stats_ = true;
+}
+
+void
+CallSession::set_jitter_buffer (guint ms)
+{
+  /* webrtcbin hands its latency to rtpbin, which sets it on its jitter buffers (and on
+   * those it makes later). */
+  jitter_buffer_ms_ = ms;
+  g_object_set (webrtc_.get (), "latency", ms, nullptr);
+}
+
+/* ---- the end ----------------------------------------------------------------------------- */
+
+/* Our RTCP BYE has been pushed towards the network when rtpsession sends EOS after it. */
+GstPadProbeReturn
+CallSession::bye_sent_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  static_cast<CallSession *> (data)->later ([] (CallSession &s) {
+    GST_DEBUG_OBJECT (s.bin_, "session %s: BYE sent", s.id_.c_str ());
+    s.finish ();
+  });
+  return GST_PAD_PROBE_OK;
+}
+
+void
+CallSession::end (EndReason reason, const std::string &detail, bool tell_peer)
+{
+  if (ending_)
+    return;
+  ending_ = true;
+  end_reason_ = reason;
+  end_detail_ = detail;
+  GST_INFO_OBJECT (bin_, "session %s (%s) ending: %s (%s)", id_.c_str (), peer_.c_str (),
+      end_reason_name (reason), detail.c_str ());
+  for (guint *timer : {&quiet_timer_, &connect_timer_, &watchdog_timer_, &bye_check_timer_})
+    ctl_.cancel (std::exchange (*timer, 0));
+
+  /* The signalling's goodbye: a WHIP client DELETEs, a server answers a pending offer with
+   * the reason or forgets the session. */
+  if (tell_peer) {
+    bool normal = reason == EndReason::LOCAL_HANG_UP || reason == EndReason::REMOTE_HANG_UP;
+    gst_voice_signaller_end_session (signaller_.get (), id_.c_str (),
+        normal ? nullptr : detail.c_str ());
+  }
+
+  /* Our input is cut first, so that nothing follows the EOS below. */
+  if (input_) {
+    GstPtr<GstPad> queue_sink = adopt (gst_element_get_static_pad (queue_.get (), "sink"));
+    gst_pad_unlink (input_.get (), queue_sink.get ());
+    gst_element_release_request_pad (GST_PAD_PARENT (input_.get ()), input_.get ());
+    input_.reset ();
+  }
+  /* The media path's goodbye: EOS into rtpsession makes it send RTCP BYE, then EOS on its
+   * RTCP pad. It goes to rtpsession itself: in webrtcbin 1.22 an EOS into the sink pad
+   * stops in rtprtxsend's queue and never reaches rtpsession. */
+  GstPtr<GstElement> rtpsession;
+  if (rtpbin_ && is_connected_)
+    g_signal_emit_by_name (rtpbin_.get (), "get-session", 0u, rtpsession.out ());
+  GstPtr<GstPad> send_sink, rtcp_src;
+  if (rtpsession) {
+    send_sink = adopt (gst_element_get_static_pad (rtpsession.get (), "send_rtp_sink"));
+    rtcp_src = adopt (gst_element_get_static_pad (rtpsession.get (), "send_rtcp_src"));
+  }
+  if (!send_sink || !rtcp_src) {
+    finish ();
+    return;
+  }
+  gst_pad_add_probe (rtcp_src.get (), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, bye_sent_probe,
+      this, nullptr);
+  gst_pad_send_event (send_sink.get (), gst_event_new_eos ());
+  std::weak_ptr<CallSession> weak = weak_from_this ();
+  bye_timer_ = ctl_.timeout (config_.bye_wait_ms, [weak] {
+    if (auto s = weak.lock (); s && !s->finished_) {
+      s->bye_timer_ = 0;
+      GST_DEBUG_OBJECT (s->bin_, "session %s: no BYE within %u ms", s->id_.c_str (),
+          s->config_.bye_wait_ms);
+      s->finish ();
+    }
+  });
+}
+
+/* The one place where a session's resources go. */
+void
+CallSession::finish ()
+{
+  if (finished_)
+    return;
+  if (!ending_) {
+    ending_ = true;
+    end_reason_ = EndReason::LOCAL_HANG_UP;
+  }
+  finished_ = true;
+  for (guint *timer : {&quiet_timer_, &connect_timer_, &watchdog_timer_, &bye_timer_,
+           &bye_check_timer_})
+    ctl_.cancel (std::exchange (*timer, 0));
+  for (auto &[object, handler] : handlers_)
+    g_signal_handler_disconnect (object.get (), handler);
+  handlers_.clear ();
+
+  if (input_) {
+    GstPtr<GstPad> peer = adopt (gst_pad_get_peer (input_.get ()));
+    if (peer)
+      gst_pad_unlink (input_.get (), peer.get ());
+    gst_element_release_request_pad (GST_PAD_PARENT (input_.get ()), input_.get ());
+    input_.reset ();
+  }
+  if (output_pad_) {
+    gst_element_release_request_pad (GST_PAD_PARENT (output_pad_.get ()), output_pad_.get ());
+    output_pad_.reset ();
+  }
+  /* Out of the bin first, then stopped: stopping may wait for a streaming thread that a
+   * synchronised sink holds in preroll while the pipeline changes state, and the bin's state
+   * change must not then wait for this webrtcbin's locks. */
+  gst_bin_remove_many (GST_BIN (bin_), webrtc_.get (), queue_.get (), nullptr);
+  gst_element_set_state (webrtc_.get (), GST_STATE_NULL);
+  gst_element_set_state (queue_.get (), GST_STATE_NULL);
+  rtpbin_.reset ();
+
+  guint64 duration_ms = is_connected_ ? (g_get_monotonic_time () - connected_us_) / 1000 : 0;
+  const char *reason = end_reason_name (end_reason_);
+  GST_INFO_OBJECT (bin_, "session %s (%s) ended: %s after %" G_GUINT64_FORMAT " ms",
+      id_.c_str (), peer_.c_str (), reason, duration_ms);
+  post_state ("ended", gst_structure_new ("voicecall-session-state", "reason", G_TYPE_STRING,
+      reason, "detail", G_TYPE_STRING, end_detail_.c_str (), "duration-ms", G_TYPE_UINT64,
+      duration_ms, nullptr));
+  post (gst_structure_new ("voicecall-session-ended", "reason", G_TYPE_STRING, reason,
+      "detail", G_TYPE_STRING, end_detail_.c_str (), nullptr));
+  host_.session_ended (*this, end_reason_);
+}
+
+} // namespace vc
