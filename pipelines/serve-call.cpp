@@ -241,7 +241,9 @@ on_ended (Status *st, const std::string &id, const std::string &peer, const std:
   if (duration_ms < 0)
     duration_ms = c.connected_us ? (g_get_monotonic_time () - c.connected_us) / 1000.0 : 0;
   std::string why = reason.empty () ? "unknown reason" : reason;
-  if (!detail.empty () && detail != reason)
+  /* A hang-up needs no explanation; a failure gets the element's detail. */
+  bool hang_up = reason == "local hang-up" || reason == "remote hang-up";
+  if (!hang_up && !detail.empty () && detail != reason)
     why += " (" + detail + ")";
   if (c.connected_us || duration_ms > 0)
     say ("call %s with %s: ended: %s after %.1f s", short_id (id).c_str (), c.peer.c_str (),
