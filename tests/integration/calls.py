@@ -308,11 +308,11 @@ def case_cli(env):
     env.wait_http(port, serve)
     call = env.start("call", [env.cli, "call", f"http://127.0.0.1:{port}/call", "--source",
                               "tone:440", "--sink", "wav:" + env.path("call.wav"),
-                              "--ice-address", "127.0.0.1", "--seconds", "4"])
+                              "--ice-address", "127.0.0.1", "--seconds", "5"])
     try:
         rc = call.wait(30)
     except subprocess.TimeoutExpired:
-        raise Failure("call did not end after --seconds 4:\n" + env.log(call)[-2000:])
+        raise Failure("call did not end after --seconds 5:\n" + env.log(call)[-2000:])
     log = env.log(call)
     if rc != 0:
         raise Failure(f"call exited {rc}:\n{log[-2000:]}")
