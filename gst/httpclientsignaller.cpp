@@ -1,13 +1,13 @@
 /* gst-voicecall: the HTTP client signaller (see httpclientsignaller.h).
  *
- * Threading: the SoupSession lives in priv->loop's thread and so does everything below the
- * "thread" line of the private struct; the vfuncs marshal their arguments there with
- * invoke (). Properties are under priv->lock; start () takes a snapshot of them. Signals are
- * emitted from the thread, outside libsoup callbacks (deferred to an idle).
+ * Threading: the SoupSession lives in the thread of priv->rt (vc::SignallerRuntime, which
+ * also owns start / stop / finalize) and so does everything below the "thread" line of the
+ * private struct; the vfuncs marshal their arguments there with in_thread (). Properties are
+ * under priv->lock; start () takes a snapshot of them. Signals are emitted from the thread,
+ * outside libsoup callbacks (rt.defer () puts them on an idle).
  */
 #include "httpclientsignaller.h"
 
-#include "contextthread.h"
 #include "gstptr.h"
 #include "httputil.h"
 #include "iceservers.h"
@@ -16,6 +16,7 @@
 #include "sdpfrag.h"
 #include "sdpjson.h"
 #include "sdputil.h"
+#include "signallerruntime.h"
 
 #include <libsoup/soup.h>
 
@@ -41,6 +42,8 @@ constexpr guint kDeleteTimeoutMs = 2000;
 constexpr guint kStopDeleteTimeoutMs = 1000;
 constexpr guint kOptionsTimeoutMs = 2000;
 constexpr guint kStopDrainMs = 500;
+constexpr gsize kMaxResponseBody = 256 * 1024;   /* an answer is a few KiB */
+constexpr gsize kReadBlock = 16 * 1024;
 
 constexpr const char *kSdpType = "application/sdp";
 constexpr const char *kJsonType = "application/json";
@@ -87,6 +90,8 @@ struct Call {
   bool timed_out = false;
   vc::GstPtr<GCancellable> cancellable;
   vc::GstPtr<SoupMessage> msg;
+  vc::GstPtr<GInputStream> in;         /* the response body, read up to kMaxResponseBody */
+  std::string received;
   std::function<void (Reply &)> done;
 };
 
@@ -96,12 +101,10 @@ struct GstVoiceHttpClientSignallerPrivate {
   std::mutex lock;
   Settings props;
   std::vector<std::string> ice_servers;        /* webrtcbin form */
-  std::unique_ptr<vc::ContextThread> loop;     /* made by the first start (), joined in finalize */
+  vc::SignallerRuntime rt {"voicecall-http"};  /* the thread, running (), defer () */
 
   /* ---- thread ---- */
   vc::GstPtr<SoupSession> session;
-  bool running = false;
-  guint64 generation = 0;                      /* start () count: stale deferred calls */
   Settings s;                                  /* as of start () */
   std::string id;
   Phase phase = Phase::IDLE;
@@ -162,26 +165,37 @@ using Self = GstVoiceHttpClientSignaller;
 
 static void send_call (std::unique_ptr<Call> call);
 
-static void
-on_sent (GObject *source, GAsyncResult *result, gpointer data)
+static std::string
+failure_of (const Call *call, const GError *err)
 {
-  std::unique_ptr<Call> call (static_cast<Call *> (data));
+  if (call->timed_out)
+    return "no response within " + std::to_string (call->timeout_ms) + " ms";
+  return err ? err->message : "unknown error";
+}
+
+/* The request is over: with the whole body, or with a failure (no HTTP response). */
+static void
+finish_call (std::unique_ptr<Call> call, const std::string &failure)
+{
   auto *priv = call->self->priv;
   priv->calls.erase (call.get ());
-  priv->loop->cancel (call->timer);
+  priv->rt.cancel (call->timer);
   call->timer = 0;
+  if (call->in) {
+    /* Closing skips what is left of the body, blocking: cancelled, it drops the connection
+     * instead (a body over the limit, a failure). At the end of the body, nothing is left. */
+    if (!failure.empty ())
+      g_cancellable_cancel (call->cancellable.get ());
+    g_input_stream_close (call->in.get (), call->cancellable.get (), nullptr);
+    call->in.reset ();
+  }
 
-  GError *err = nullptr;
-  GBytes *bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &err);
   Reply r;
   r.method = call->method;
   r.url = call->url;
   r.msg = call->msg;
-  if (!bytes) {
-    r.failure = call->timed_out
-        ? "no response within " + std::to_string (call->timeout_ms) + " ms"
-        : std::string (err ? err->message : "unknown error");
-    g_clear_error (&err);
+  if (!failure.empty ()) {
+    r.failure = failure;
     call->done (r);
     return;
   }
@@ -191,9 +205,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   SoupMessageHeaders *h = soup_message_get_response_headers (call->msg.get ());
   const char *ct = soup_message_headers_get_content_type (h, nullptr);
   r.content_type = ct ? ct : "";
-  r.body.assign (static_cast<const char *> (g_bytes_get_data (bytes, nullptr)),
-      g_bytes_get_size (bytes));
-  g_bytes_unref (bytes);
+  r.body = std::move (call->received);
 
   if (r.status == SOUP_STATUS_TEMPORARY_REDIRECT || r.status == SOUP_STATUS_PERMANENT_REDIRECT) {
     const char *location = soup_message_headers_get_one (h, "Location");
@@ -207,11 +219,65 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
           call->url.c_str (), r.status, next.c_str ());
       call->url = next;
       call->redirects++;
+      call->received.clear ();
       send_call (std::move (call));
       return;
     }
   }
   call->done (r);
+}
+
+static void read_more (std::unique_ptr<Call> call);
+
+static void
+on_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+  std::unique_ptr<Call> call (static_cast<Call *> (data));
+  GError *err = nullptr;
+  GBytes *bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &err);
+  if (!bytes) {
+    std::string failure = failure_of (call.get (), err);
+    g_clear_error (&err);
+    finish_call (std::move (call), failure);
+    return;
+  }
+  gsize n = g_bytes_get_size (bytes);
+  call->received.append (static_cast<const char *> (g_bytes_get_data (bytes, nullptr)), n);
+  g_bytes_unref (bytes);
+  if (n == 0) {
+    finish_call (std::move (call), "");
+  } else if (call->received.size () > kMaxResponseBody) {
+    finish_call (std::move (call), "HTTP " +
+        std::to_string (soup_message_get_status (call->msg.get ())) + " with a body larger "
+        "than " + std::to_string (kMaxResponseBody) + " bytes (not read further)");
+  } else {
+    read_more (std::move (call));
+  }
+}
+
+static void
+read_more (std::unique_ptr<Call> call)
+{
+  GInputStream *in = call->in.get ();
+  GCancellable *cancellable = call->cancellable.get ();
+  g_input_stream_read_bytes_async (in, kReadBlock, G_PRIORITY_DEFAULT, cancellable, on_read,
+      call.release ());
+}
+
+static void
+on_sent (GObject *source, GAsyncResult *result, gpointer data)
+{
+  std::unique_ptr<Call> call (static_cast<Call *> (data));
+  GError *err = nullptr;
+  GInputStream *in = soup_session_send_finish (SOUP_SESSION (source), result, &err);
+  if (!in) {
+    std::string failure = failure_of (call.get (), err);
+    g_clear_error (&err);
+    finish_call (std::move (call), failure);
+    return;
+  }
+  call->in = vc::adopt (in);
+  read_more (std::move (call));
 }
 
 /* Sends call->method to call->url with the token and body; call->done gets the reply (also
@@ -248,14 +314,14 @@ send_call (std::unique_ptr<Call> call)
 
   call->cancellable = vc::adopt (g_cancellable_new ());
   Call *raw = call.get ();
-  raw->timer = priv->loop->timeout (raw->timeout_ms, [raw] {
+  raw->timer = priv->rt.timeout (raw->timeout_ms, [raw] {
     raw->timer = 0;
     raw->timed_out = true;
     g_cancellable_cancel (raw->cancellable.get ());
   });
   priv->calls.insert (raw);
   GST_DEBUG_OBJECT (self, "%s %s", raw->method.c_str (), raw->url.c_str ());
-  soup_session_send_and_read_async (priv->session.get (), msg, G_PRIORITY_DEFAULT,
+  soup_session_send_async (priv->session.get (), msg, G_PRIORITY_DEFAULT,
       raw->cancellable.get (), on_sent, call.release ());
 }
 
@@ -290,25 +356,15 @@ cancel_calls (Self *self)
  * ---------------------------------------------------------------------------------------- */
 
 static void
-defer (Self *self, std::function<void ()> fn)
-{
-  guint64 generation = self->priv->generation;
-  self->priv->loop->timeout (0, [self, generation, fn = std::move (fn)] {
-    if (self->priv->running && self->priv->generation == generation)
-      fn ();
-  });
-}
-
-static void
 fail (Self *self, const std::string &message)
 {
   auto *priv = self->priv;
   GST_WARNING_OBJECT (self, "%s", message.c_str ());
   priv->phase = Phase::ENDED;
-  priv->loop->cancel (priv->gather_timer);
-  priv->loop->cancel (priv->flush_timer);
+  priv->rt.cancel (priv->gather_timer);
+  priv->rt.cancel (priv->flush_timer);
   priv->gather_timer = priv->flush_timer = 0;
-  defer (self, [self, message] {
+  self->priv->rt.defer ([self, message] {
     gst_voice_signaller_emit_error (GST_VOICE_SIGNALLER (self), nullptr, message.c_str ());
   });
 }
@@ -344,7 +400,7 @@ schedule_flush (Self *self)
   auto *priv = self->priv;
   if (priv->flush_timer)
     return;
-  priv->flush_timer = priv->loop->timeout (kTrickleBatchMs, [self] {
+  priv->flush_timer = priv->rt.timeout (kTrickleBatchMs, [self] {
     self->priv->flush_timer = 0;
     flush (self);
   });
@@ -356,10 +412,10 @@ static void
 flush (Self *self)
 {
   auto *priv = self->priv;
-  if (!priv->running || priv->phase != Phase::ACTIVE || !priv->trickle ||
+  if (!priv->rt.running () || priv->phase != Phase::ACTIVE || !priv->trickle ||
       priv->resource.empty () || priv->patching)
     return;
-  priv->loop->cancel (priv->flush_timer);
+  priv->rt.cancel (priv->flush_timer);
   priv->flush_timer = 0;
   bool eoc = priv->gathered && !priv->eoc_sent;
   if (priv->candidates.empty () && !eoc)
@@ -388,7 +444,7 @@ flush (Self *self)
       priv->s.timeout, [self] (Reply &r) {
         auto *priv = self->priv;
         priv->patching = false;
-        if (!priv->running || priv->phase != Phase::ACTIVE)
+        if (!priv->rt.running () || priv->phase != Phase::ACTIVE)
           return;
         if (!r.failure.empty ()) {
           GST_WARNING_OBJECT (self, "%s", r.describe ().c_str ());
@@ -411,7 +467,7 @@ static void
 on_answer (Self *self, Reply &r)
 {
   auto *priv = self->priv;
-  if (!priv->running || priv->phase != Phase::POSTING)
+  if (!priv->rt.running () || priv->phase != Phase::POSTING)
     return;
   if (!r.ok ()) {
     fail (self, r.describe ());
@@ -467,7 +523,7 @@ on_answer (Self *self, Reply &r)
       gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp.release ()),
       gst_webrtc_session_description_free);
   std::string id = priv->id;
-  defer (self, [self, id, answer] {
+  self->priv->rt.defer ([self, id, answer] {
     gst_voice_signaller_emit_session_description (GST_VOICE_SIGNALLER (self), id.c_str (),
         answer.get ());
   });
@@ -480,9 +536,9 @@ static void
 post_offer (Self *self)
 {
   auto *priv = self->priv;
-  priv->loop->cancel (priv->gather_timer);
+  priv->rt.cancel (priv->gather_timer);
   priv->gather_timer = 0;
-  if (!priv->running || priv->phase != Phase::REQUESTED || !priv->offer)
+  if (!priv->rt.running () || priv->phase != Phase::REQUESTED || !priv->offer)
     return;
   bool whip = priv->s.protocol == GST_VOICE_HTTP_PROTOCOL_WHIP;
   /* JSON has no later trickle: what is not in the offer never gets there. */
@@ -522,7 +578,7 @@ emit_session_requested (Self *self)
 {
   auto *priv = self->priv;
   std::string id = priv->id, url = priv->s.url;
-  defer (self, [self, id, url] {
+  self->priv->rt.defer ([self, id, url] {
     gst_voice_signaller_emit_session_requested (GST_VOICE_SIGNALLER (self), id.c_str (),
         url.c_str (), nullptr);
   });
@@ -541,8 +597,6 @@ client_start (GstVoiceSignaller *signaller, GError **error)
   {
     std::lock_guard<std::mutex> lk (priv->lock);
     s = priv->props;
-    if (!priv->loop)
-      priv->loop = std::make_unique<vc::ContextThread> ("voicecall-http");
   }
   GUri *uri = g_uri_parse (s.url.c_str (), static_cast<GUriFlags> (SOUP_HTTP_URI_FLAGS), nullptr);
   bool http = uri && (g_strcmp0 (g_uri_get_scheme (uri), "http") == 0 ||
@@ -555,9 +609,7 @@ client_start (GstVoiceSignaller *signaller, GError **error)
     return FALSE;
   }
 
-  priv->loop->invoke_sync ([self, priv, s] {
-    if (priv->running)
-      return;
+  priv->rt.start ([self, priv, s] {
     priv->session = vc::adopt (soup_session_new_with_options ("user-agent", "gst-voicecall",
         nullptr));
     priv->s = s;
@@ -569,19 +621,17 @@ client_start (GstVoiceSignaller *signaller, GError **error)
     priv->trickle = true;
     priv->resource.clear ();
     priv->etag.clear ();
-    priv->generation++;
-    priv->running = true;
     GST_INFO_OBJECT (self, "session %s: calling %s (%s)", priv->id.c_str (), s.url.c_str (),
         s.protocol == GST_VOICE_HTTP_PROTOCOL_WHIP ? "WHIP" : "JSON");
 
     if (!s.use_link_ice_servers) {
       emit_session_requested (self);
-      return;
+      return true;
     }
     /* Ask for the ICE servers first, so that the offer can use them. */
     request (self, "OPTIONS", s.url, nullptr, "", "", std::min (s.timeout, kOptionsTimeoutMs),
         [self] (Reply &r) {
-          if (!self->priv->running || self->priv->phase != Phase::REQUESTED)
+          if (!self->priv->rt.running () || self->priv->phase != Phase::REQUESTED)
             return;
           if (r.ok ())
             update_ice_servers (self, r);
@@ -589,6 +639,7 @@ client_start (GstVoiceSignaller *signaller, GError **error)
             GST_INFO_OBJECT (self, "no ICE servers from %s", r.describe ().c_str ());
           emit_session_requested (self);
         });
+    return true;
   });
   return TRUE;
 }
@@ -598,16 +649,10 @@ client_stop (GstVoiceSignaller *signaller)
 {
   auto *self = GST_VOICE_HTTP_CLIENT_SIGNALLER (signaller);
   auto *priv = self->priv;
-  {
-    std::lock_guard<std::mutex> lk (priv->lock);
-    if (!priv->loop)
-      return;
-  }
-  priv->loop->invoke_sync ([self, priv] {
-    if (!priv->running)
-      return;
-    priv->loop->cancel (priv->gather_timer);
-    priv->loop->cancel (priv->flush_timer);
+  priv->rt.stop ([self, priv] {
+    /* running () is false: replies to the calls cancelled here are dropped. */
+    priv->rt.cancel (priv->gather_timer);
+    priv->rt.cancel (priv->flush_timer);
     priv->gather_timer = priv->flush_timer = 0;
     cancel_calls (self);
     bool deleting = priv->phase == Phase::ACTIVE && !priv->resource.empty ();
@@ -615,25 +660,21 @@ client_stop (GstVoiceSignaller *signaller)
     if (deleting) {
       bool done = false;
       delete_resource (self, kStopDeleteTimeoutMs, [&done] { done = true; });
-      vc::http::iterate_until (priv->loop->context (), [&done] { return done; },
-          kStopDeleteTimeoutMs + 100);
+      priv->rt.drain ([&done] { return done; }, kStopDeleteTimeoutMs + 100);
     }
-    priv->running = false;
     cancel_calls (self);
-    vc::http::iterate_until (priv->loop->context (), [priv] { return priv->calls.empty (); },
-        kStopDrainMs);
+    priv->rt.drain ([priv] { return priv->calls.empty (); }, kStopDrainMs);
     priv->session.reset ();
     GST_INFO_OBJECT (self, "stopped");
   });
 }
 
-static bool
-started (Self *self)
+/* A vfunc's work, in the thread if the client runs then. */
+static void
+in_thread (Self *self, std::function<void ()> fn)
 {
-  std::lock_guard<std::mutex> lk (self->priv->lock);
-  if (!self->priv->loop)
+  if (!self->priv->rt.call (std::move (fn)))
     GST_WARNING_OBJECT (self, "not started");
-  return self->priv->loop != nullptr;
 }
 
 static void
@@ -641,14 +682,12 @@ client_send_sdp (GstVoiceSignaller *signaller, const gchar *session_id,
     const GstWebRTCSessionDescription *sdp)
 {
   auto *self = GST_VOICE_HTTP_CLIENT_SIGNALLER (signaller);
-  if (!started (self))
-    return;
   std::shared_ptr<GstWebRTCSessionDescription> offer (gst_webrtc_session_description_copy (sdp),
       gst_webrtc_session_description_free);
   std::string id (session_id);
-  self->priv->loop->invoke ([self, id, offer] {
+  in_thread (self, [self, id, offer] {
     auto *priv = self->priv;
-    if (!priv->running || id != priv->id)
+    if (id != priv->id)
       return;
     if (priv->phase != Phase::REQUESTED || priv->offer) {
       GST_WARNING_OBJECT (self, "session %s: an offer was sent already", id.c_str ());
@@ -664,7 +703,7 @@ client_send_sdp (GstVoiceSignaller *signaller, const gchar *session_id,
       post_offer (self);
       return;
     }
-    priv->gather_timer = priv->loop->timeout (priv->s.gather_timeout, [self] {
+    priv->gather_timer = priv->rt.timeout (priv->s.gather_timeout, [self] {
       self->priv->gather_timer = 0;
       GST_INFO_OBJECT (self, "gather-timeout: offering with %zu candidate(s)",
           self->priv->candidates.size ());
@@ -678,14 +717,12 @@ client_add_ice (GstVoiceSignaller *signaller, const gchar *session_id, guint mli
     const gchar *candidate)
 {
   auto *self = GST_VOICE_HTTP_CLIENT_SIGNALLER (signaller);
-  if (!started (self))
-    return;
   std::string id (session_id);
   bool end = candidate == nullptr;
   std::string cand (candidate ? candidate : "");
-  self->priv->loop->invoke ([self, id, mline_index, end, cand] {
+  in_thread (self, [self, id, mline_index, end, cand] {
     auto *priv = self->priv;
-    if (!priv->running || id != priv->id || priv->phase == Phase::ENDED)
+    if (id != priv->id || priv->phase == Phase::ENDED)
       return;
     if (end)
       priv->gathered = true;
@@ -712,16 +749,14 @@ static void
 client_end_session (GstVoiceSignaller *signaller, const gchar *session_id, const gchar *reason)
 {
   auto *self = GST_VOICE_HTTP_CLIENT_SIGNALLER (signaller);
-  if (!started (self))
-    return;
   std::string id (session_id);
-  self->priv->loop->invoke ([self, id] {
+  in_thread (self, [self, id] {
     auto *priv = self->priv;
-    if (!priv->running || id != priv->id || priv->phase == Phase::ENDED)
+    if (id != priv->id || priv->phase == Phase::ENDED)
       return;
     GST_INFO_OBJECT (self, "session %s: hanging up", id.c_str ());
-    priv->loop->cancel (priv->gather_timer);
-    priv->loop->cancel (priv->flush_timer);
+    priv->rt.cancel (priv->gather_timer);
+    priv->rt.cancel (priv->flush_timer);
     priv->gather_timer = priv->flush_timer = 0;
     cancel_calls (self);
     bool deleting = priv->phase == Phase::ACTIVE && !priv->resource.empty ();
@@ -821,17 +856,8 @@ static void
 gst_voice_http_client_signaller_finalize (GObject *object)
 {
   auto *self = GST_VOICE_HTTP_CLIENT_SIGNALLER (object);
-  auto *priv = self->priv;
-  if (priv->loop) {
-    client_stop (GST_VOICE_SIGNALLER (self));
-    if (priv->loop->is_current ()) {
-      g_critical ("the last reference to %s was dropped in its own signal handler: leaking "
-          "its thread", G_OBJECT_TYPE_NAME (object));
-      (void) priv->loop.release ();
-    }
-    priv->loop.reset ();   /* joins; queued calls find running == false */
-  }
-  delete priv;
+  self->priv->rt.finalize (object, [self] { client_stop (GST_VOICE_SIGNALLER (self)); });
+  delete self->priv;
   G_OBJECT_CLASS (gst_voice_http_client_signaller_parent_class)->finalize (object);
 }
 

@@ -2,15 +2,15 @@
  * (see httpserversignaller.h).
  *
  * Threading: everything below the "thread" line of the private struct is touched only in
- * priv->loop's thread: the SoupServer callbacks run there, and the vfuncs marshal their
- * arguments into it with invoke (). Properties are under priv->lock and copied out per
- * request. Signals are emitted from the thread, never from inside a SoupServer callback
- * (they are deferred to an idle), so a handler may call back into the signaller — even
- * stop () — without pulling the request it came from from under us.
+ * the thread of priv->rt (vc::SignallerRuntime, which also owns start / stop / finalize):
+ * the SoupServer callbacks run there, and the vfuncs marshal their arguments into it with
+ * in_thread (). Properties are under priv->lock and copied out per request. Signals are
+ * emitted from the thread, never from inside a SoupServer callback (rt.defer () puts them on
+ * an idle), so a handler may call back into the signaller — even stop () — without pulling
+ * the request it came from from under us.
  */
 #include "httpserversignaller.h"
 
-#include "contextthread.h"
 #include "gstptr.h"
 #include "httputil.h"
 #include "iceservers.h"
@@ -19,7 +19,9 @@
 #include "sdpfrag.h"
 #include "sdpjson.h"
 #include "sdputil.h"
+#include "signallerruntime.h"
 
+#include <gio/gnetworking.h>
 #include <libsoup/soup.h>
 
 #include <algorithm>
@@ -41,8 +43,14 @@ constexpr const char *kDefaultPath = "/call";
 constexpr guint kDefaultMaxSessions = 10;
 constexpr guint kDefaultMaxBody = 64 * 1024;
 constexpr guint kDefaultGatherTimeout = 1000;
+constexpr guint kDefaultRequestTimeout = 10000;
+constexpr guint kDefaultMaxConnections = 256;
+constexpr guint kDefaultMaxHeaderSize = 16 * 1024;
+constexpr guint kDefaultListenBacklog = 1024;
 constexpr guint kRetryAfterSeconds = 5;
 constexpr guint kStopDrainMs = 1000;
+constexpr guint kLingerMs = 1000;   /* a refused connection's graceful close, at most */
+constexpr gsize kMaxTrickled = 100; /* remote candidates trickled per session (and restart) */
 
 constexpr const char *kPageResource = "/org/gstvoicecall/index.html";
 constexpr const char *kAllowMethods = "GET, POST, PATCH, DELETE, OPTIONS";
@@ -52,7 +60,6 @@ constexpr const char *kAcceptPost = "application/sdp, application/json";
 constexpr const char *kSdpType = "application/sdp";
 constexpr const char *kJsonType = "application/json";
 constexpr const char *kSdpFragType = "application/trickle-ice-sdpfrag";
-constexpr const char *kBodyTooLarge = "vc-body-too-large";
 constexpr const char *kBodySize = "vc-body-size";
 
 enum class Protocol { WHIP, JSON };
@@ -64,6 +71,7 @@ struct Session {
   std::string etag;
   vc::GUnique<GstSDPMessage> offer;       /* the remote offer: mid ↔ m-line, ICE restarts */
   std::string remote_ufrag, remote_pwd;
+  gsize trickled = 0;                     /* remote candidates taken by PATCH since the offer */
 
   /* The paused request that the element's answer completes: the POST, or an ICE-restart
    * PATCH. Null once answered. */
@@ -94,11 +102,27 @@ struct Session {
 struct Settings {
   std::string auth_token;
   guint max_sessions = 0, max_body = 0, gather_timeout = 0;
+  guint request_timeout = 0, max_connections = 0, max_header_size = 0;
   std::vector<std::string> ice_servers;
   bool serve_page = false;
 };
 
 enum class Route { PAGE, ENDPOINT, SESSION, OTHER };
+
+/* A request in progress. Every response closes its connection (see on_request_started), so
+ * this is also the connection: it begins when libsoup accepts the connection (or, on a
+ * connection that is reused anyway, at the request's first byte) and ends when libsoup drops
+ * the message. Its timer bounds the time to read the request and to write the response; the
+ * time a request is held for the element's answer does not count. */
+struct Request {
+  GstVoiceHttpServerSignaller *self = nullptr;
+  SoupServerMessage *msg = nullptr;   /* not owned: a weak reference removes this record */
+  guint timer = 0;                    /* request-timeout */
+  bool handled = false;               /* read completely, handed to handle_request */
+  bool held = false;                  /* waiting for the element (no timer) */
+  bool over_limit = false;            /* beyond max-connections: refused */
+  guint refuse_timer = 0;
+};
 
 } // namespace
 
@@ -110,18 +134,22 @@ struct GstVoiceHttpServerSignallerPrivate {
   guint max_sessions = kDefaultMaxSessions;
   guint max_body = kDefaultMaxBody;
   guint gather_timeout = kDefaultGatherTimeout;
+  guint request_timeout = kDefaultRequestTimeout;
+  guint max_connections = kDefaultMaxConnections;
+  guint max_header_size = kDefaultMaxHeaderSize;
+  guint listen_backlog = kDefaultListenBacklog;
   std::vector<std::string> ice_servers;
   bool serve_page = false;
   guint port = 0;
-  std::unique_ptr<vc::ContextThread> loop;     /* made by the first start (), joined in finalize */
+  vc::SignallerRuntime rt {"voicecall-httpd"};  /* the thread, running (), defer () */
 
   /* ---- thread ---- */
   vc::GstPtr<SoupServer> server;
-  bool running = false;
-  guint64 generation = 0;                      /* start () count: stale deferred calls */
   std::string active_path;                     /* `path` as of start () */
   std::map<std::string, std::unique_ptr<Session>> sessions;
   std::set<SoupServerMessage *> watched;       /* held messages whose "finished" we follow */
+  std::map<SoupServerMessage *, std::unique_ptr<Request>> requests;   /* = open connections */
+  std::set<vc::http::GracefulClose *> closing; /* refused connections, closing gracefully */
 };
 
 struct _GstVoiceHttpServerSignaller {
@@ -140,6 +168,10 @@ enum {
   PROP_GATHER_TIMEOUT,
   PROP_ICE_SERVERS,
   PROP_SERVE_PAGE,
+  PROP_REQUEST_TIMEOUT,
+  PROP_MAX_CONNECTIONS,
+  PROP_MAX_HEADER_SIZE,
+  PROP_LISTEN_BACKLOG,
 };
 
 enum { SIGNAL_ICE_RESTART, N_SIGNALS };
@@ -169,6 +201,9 @@ settings (Self *self)
   s.max_sessions = priv->max_sessions;
   s.max_body = priv->max_body;
   s.gather_timeout = priv->gather_timeout;
+  s.request_timeout = priv->request_timeout;
+  s.max_connections = priv->max_connections;
+  s.max_header_size = priv->max_header_size;
   s.ice_servers = priv->ice_servers;
   s.serve_page = priv->serve_page;
   return s;
@@ -188,20 +223,8 @@ remove_session (Self *self, const std::string &id)
   auto it = priv->sessions.find (id);
   if (it == priv->sessions.end ())
     return;
-  priv->loop->cancel (it->second->gather_timer);
+  priv->rt.cancel (it->second->gather_timer);
   priv->sessions.erase (it);
-}
-
-/* Runs fn in the thread from the main loop, outside any SoupServer callback, if the server is
- * still running then. */
-static void
-defer (Self *self, std::function<void ()> fn)
-{
-  guint64 generation = self->priv->generation;
-  self->priv->loop->timeout (0, [self, generation, fn = std::move (fn)] {
-    if (self->priv->running && self->priv->generation == generation)
-      fn ();
-  });
 }
 
 static bool
@@ -298,17 +321,16 @@ route (const char *path, const std::string &endpoint, std::string *id)
   return Route::OTHER;
 }
 
-/* The request body, or false after answering 413. */
+/* The request body, or false after answering 413. (A body larger than max-body is refused
+ * while it comes in, see on_got_chunk; this catches a max-body lowered meanwhile.) */
 static bool
 read_body (SoupServerMessage *msg, const Settings &s, std::string *out)
 {
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  GBytes *bytes = g_object_get_data (G_OBJECT (msg), kBodyTooLarge)
-      ? nullptr : soup_message_body_flatten (body);
-  gsize size = bytes ? g_bytes_get_size (bytes) : G_MAXSIZE;
+  GBytes *bytes = soup_message_body_flatten (body);
+  gsize size = g_bytes_get_size (bytes);
   if (size > s.max_body) {
-    if (bytes)
-      g_bytes_unref (bytes);
+    g_bytes_unref (bytes);
     respond_problem (msg, 413, "the body is larger than this server accepts (max-body " +
         std::to_string (s.max_body) + " bytes)");
     return false;
@@ -338,11 +360,124 @@ new_etag ()
 }
 
 /* ------------------------------------------------------------------------------------------
+ * Connections: one Request each (see on_request_started), bounded in number and in time.
+ * ---------------------------------------------------------------------------------------- */
+
+static void on_request_gone (gpointer data, GObject *where_the_object_was);
+
+static Request *
+find_request (Self *self, SoupServerMessage *msg)
+{
+  auto it = self->priv->requests.find (msg);
+  return it == self->priv->requests.end () ? nullptr : it->second.get ();
+}
+
+/* Stops following `msg` (its connection is being taken from libsoup). */
+static void
+forget_request (Self *self, SoupServerMessage *msg)
+{
+  auto *priv = self->priv;
+  auto it = priv->requests.find (msg);
+  if (it != priv->requests.end ()) {
+    priv->rt.cancel (it->second->timer);
+    priv->rt.cancel (it->second->refuse_timer);
+    g_object_weak_unref (G_OBJECT (msg), on_request_gone, self);
+    g_signal_handlers_disconnect_by_data (msg, it->second.get ());
+    priv->requests.erase (it);
+  }
+  if (priv->watched.erase (msg))
+    g_signal_handlers_disconnect_by_data (msg, self);
+}
+
+static std::string
+busy_detail (Self *self)
+{
+  return "this server has " + std::to_string (settings (self).max_connections) +
+      " connections open (max-connections); try again later";
+}
+
+/* 503 through libsoup, for a request already read. */
+static void
+respond_busy (Self *self, SoupServerMessage *msg)
+{
+  soup_message_headers_replace (response_headers (msg), "Retry-After",
+      std::to_string (kRetryAfterSeconds).c_str ());
+  respond_problem (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, busy_detail (self));
+}
+
+/* The size of the request line and header fields, as sent (give or take the line ends). */
+static gsize
+header_bytes (SoupServerMessage *msg)
+{
+  GUri *uri = soup_server_message_get_uri (msg);
+  gsize size = strlen (soup_server_message_get_method (msg)) + 12 +
+      (uri ? strlen (g_uri_get_path (uri)) + (g_uri_get_query (uri)
+                                                    ? strlen (g_uri_get_query (uri)) + 1 : 0)
+           : 0);
+  soup_message_headers_foreach (soup_server_message_get_request_headers (msg),
+      [] (const char *name, const char *value, gpointer data) {
+        *static_cast<gsize *> (data) += strlen (name) + strlen (value) + 4;
+      }, &size);
+  return size;
+}
+
+/* A complete HTTP/1.1 response with a problem body, written by us on a taken connection. */
+static std::string
+raw_problem_response (guint status, const std::string &detail)
+{
+  std::string body = vc::problem::make (status, detail);
+  std::string r = "HTTP/1.1 " + std::to_string (status) + " " +
+      vc::problem::reason_phrase (status) + "\r\n"
+      "Server: gst-voicecall\r\n"
+      "Connection: close\r\n"
+      "Access-Control-Allow-Origin: *\r\n"
+      "Access-Control-Expose-Headers: " + kExposeHeaders + "\r\n"
+      "Content-Type: " + vc::problem::kContentType + "\r\n"
+      "Content-Length: " + std::to_string (body.size ()) + "\r\n";
+  if (status == SOUP_STATUS_SERVICE_UNAVAILABLE)
+    r += "Retry-After: " + std::to_string (kRetryAfterSeconds) + "\r\n";
+  return r + "\r\n" + body;
+}
+
+/* Takes the connection of `msg` from libsoup, answers `status` (0: nothing) and closes it
+ * gracefully. For what libsoup cannot do: refuse a request without reading its body first,
+ * or give up on a request that does not come, or a response that is not taken, in time.
+ * Safe from libsoup's own signals (as its WebSocket upgrade is): it does not touch the
+ * message's I/O once the connection is gone. */
+static void
+close_request (Self *self, SoupServerMessage *msg, guint status, const std::string &detail)
+{
+  auto *priv = self->priv;
+  GSocket *socket = soup_server_message_get_socket (msg);
+  if (!socket)
+    return;
+  vc::GstPtr<GSocket> sock = vc::ref (socket);
+  vc::GstPtr<SoupServerMessage> keep = vc::ref (msg);
+  std::string peer = vc::http::address_string (soup_server_message_get_remote_address (msg));
+  if (status)
+    GST_DEBUG_OBJECT (self, "%s → %u (connection closed): %s", peer.c_str (), status,
+        detail.c_str ());
+  else
+    GST_DEBUG_OBJECT (self, "%s: connection closed", peer.c_str ());
+  forget_request (self, msg);
+  auto stream = vc::adopt (soup_server_message_steal_connection (msg));
+  if (!stream)
+    return;
+  auto *closer = vc::http::GracefulClose::start (stream.get (), sock.get (),
+      status ? raw_problem_response (status, detail) : std::string (), kLingerMs,
+      priv->rt.context (), [priv] (vc::http::GracefulClose *c) { priv->closing.erase (c); });
+  if (closer)
+    priv->closing.insert (closer);
+}
+
+/* ------------------------------------------------------------------------------------------
  * Held requests: a POST (or restart PATCH) waits, paused, for the element's answer.
  * ---------------------------------------------------------------------------------------- */
 
 static void on_message_finished (SoupServerMessage *msg, gpointer data);
 static gboolean on_peer_readable (GSocket *socket, GIOCondition cond, gpointer data);
+static void request_held (Self *self, SoupServerMessage *msg);
+static void request_released (Self *self, SoupServerMessage *msg);
 
 struct WatchData {
   Self *self;
@@ -357,6 +492,7 @@ hold (Self *self, Session *sess, SoupServerMessage *msg)
 {
   sess->pending = vc::ref (msg);
   soup_server_message_pause (msg);
+  request_held (self, msg);
   if (self->priv->watched.insert (msg).second)
     g_signal_connect (msg, "finished", G_CALLBACK (on_message_finished), self);
   sess->unwatch ();
@@ -366,18 +502,20 @@ hold (Self *self, Session *sess, SoupServerMessage *msg)
     g_source_set_callback (sess->hangup_watch, G_SOURCE_FUNC (on_peer_readable),
         new WatchData {self, sess->id},
         [] (gpointer d) { delete static_cast<WatchData *> (d); });
-    g_source_attach (sess->hangup_watch, self->priv->loop->context ());
+    g_source_attach (sess->hangup_watch, self->priv->rt.context ());
   }
 }
 
 /* Answers the held request of `sess` and lets it go. */
 static void
-release (Session *sess)
+release (Self *self, Session *sess)
 {
   sess->unwatch ();
   vc::GstPtr<SoupServerMessage> msg = std::move (sess->pending);
-  if (msg)
-    soup_server_message_unpause (msg.get ());
+  if (!msg)
+    return;
+  request_released (self, msg.get ());
+  soup_server_message_unpause (msg.get ());
 }
 
 static gboolean
@@ -408,13 +546,13 @@ on_peer_readable (GSocket *socket, GIOCondition cond, gpointer data)
     GST_INFO_OBJECT (self, "session %s: the ICE restart request went away", id.c_str ());
     sess->restarting = false;
     sess->restart_offer.reset ();
-    release (sess);
+    release (self, sess);
     return G_SOURCE_REMOVE;
   }
   GST_INFO_OBJECT (self, "session %s: the peer went away before the answer", id.c_str ());
-  release (sess);
+  release (self, sess);
   remove_session (self, id);
-  defer (self, [self, id] {
+  self->priv->rt.defer ([self, id] {
     gst_voice_signaller_emit_session_ended (GST_VOICE_SIGNALLER (self), id.c_str ());
   });
   return G_SOURCE_REMOVE;
@@ -441,7 +579,7 @@ on_message_finished (SoupServerMessage *msg, gpointer data)
     std::string gone = id;
     GST_INFO_OBJECT (self, "session %s: the peer went away before the answer", gone.c_str ());
     remove_session (self, gone);
-    defer (self, [self, gone] {
+    self->priv->rt.defer ([self, gone] {
       gst_voice_signaller_emit_session_ended (GST_VOICE_SIGNALLER (self), gone.c_str ());
     });
     return;
@@ -453,7 +591,7 @@ static void
 complete (Self *self, Session *sess)
 {
   auto *priv = self->priv;
-  priv->loop->cancel (sess->gather_timer);
+  priv->rt.cancel (sess->gather_timer);
   sess->gather_timer = 0;
   if (!sess->pending || !sess->answer)
     return;
@@ -481,6 +619,7 @@ complete (Self *self, Session *sess)
     vc::sdp::ice_credentials (sess->offer.get (), std::max (0,
         vc::sdp::first_audio_media (sess->offer.get ())), &sess->remote_ufrag,
         &sess->remote_pwd);
+    sess->trickled = 0;
     soup_message_headers_replace (response_headers (msg), "ETag", sess->etag.c_str ());
     respond (msg, SOUP_STATUS_OK, kSdpFragType, vc::sdpfrag::build (frag));
   } else {
@@ -497,7 +636,7 @@ complete (Self *self, Session *sess)
   sess->restarting = false;
   sess->answer.reset ();
   sess->candidates.clear ();
-  release (sess);
+  release (self, sess);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -628,7 +767,7 @@ handle_offer (Self *self, SoupServerMessage *msg, const Settings &s)
   GST_INFO_OBJECT (self, "session %s: %s offer from %s", id.c_str (),
       protocol == Protocol::WHIP ? "WHIP" : "JSON", peer.c_str ());
 
-  defer (self, [self, id, peer, desc] {
+  self->priv->rt.defer ([self, id, peer, desc] {
     if (find_session (self, id))
       gst_voice_signaller_emit_session_requested (GST_VOICE_SIGNALLER (self), id.c_str (),
           peer.c_str (), desc.get ());
@@ -687,7 +826,7 @@ start_restart (Self *self, Session *sess, SoupServerMessage *msg,
       frag.ufrag.c_str ());
 
   std::string id = sess->id;
-  defer (self, [self, id, desc, msg] {
+  self->priv->rt.defer ([self, id, desc, msg] {
     gboolean handled = FALSE;
     g_signal_emit (self, signals[SIGNAL_ICE_RESTART], 0, id.c_str (), desc.get (), &handled);
     if (handled)
@@ -699,7 +838,7 @@ start_restart (Self *self, Session *sess, SoupServerMessage *msg,
         "ICE but not ICE restarts; the session goes on with its current ICE credentials");
     s->restarting = false;
     s->restart_offer.reset ();
-    release (s);
+    release (self, s);
   });
 }
 
@@ -760,10 +899,18 @@ handle_patch (Self *self, SoupServerMessage *msg, const Settings &s, Session *se
     start_restart (self, sess, msg, frag, candidates, !ended.empty ());
     return;
   }
+  /* Each candidate reaches webrtcbin, which pairs and checks it: a bounded number. */
+  if (sess->trickled + candidates.size () > kMaxTrickled) {
+    respond_problem (msg, SOUP_STATUS_UNPROCESSABLE_ENTITY, "this session took " +
+        std::to_string (sess->trickled) + " trickled candidates already, and takes at most " +
+        std::to_string (kMaxTrickled) + " (until an ICE restart)");
+    return;
+  }
+  sess->trickled += candidates.size ();
 
   respond (msg, SOUP_STATUS_NO_CONTENT);
   std::string id = sess->id;
-  defer (self, [self, id, candidates, ended] {
+  self->priv->rt.defer ([self, id, candidates, ended] {
     for (const auto &c : candidates) {
       if (!find_session (self, id))
         return;
@@ -785,12 +932,12 @@ handle_delete (Self *self, SoupServerMessage *msg, Session *sess)
   std::string id = sess->id;
   if (sess->pending) {
     respond_problem (sess->pending.get (), SOUP_STATUS_CONFLICT, "the session was deleted");
-    release (sess);
+    release (self, sess);
   }
   remove_session (self, id);
   GST_INFO_OBJECT (self, "session %s: deleted by the peer", id.c_str ());
   respond (msg, SOUP_STATUS_OK);
-  defer (self, [self, id] {
+  self->priv->rt.defer ([self, id] {
     gst_voice_signaller_emit_session_ended (GST_VOICE_SIGNALLER (self), id.c_str ());
   });
 }
@@ -800,8 +947,14 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path,
     GHashTable *query, gpointer data)
 {
   auto *self = static_cast<Self *> (data);
-  if (!self->priv->running)
+  if (!self->priv->rt.running ())
     return respond_problem (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "the server is stopping");
+  Request *req = find_request (self, msg);
+  if (req) {
+    req->handled = true;
+    if (req->over_limit)
+      return respond_busy (self, msg);
+  }
   Settings s = settings (self);
   std::string id;
   Route r = route (path, self->priv->active_path, &id);
@@ -834,39 +987,125 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path,
   }
 }
 
-/* Before the body is read: refuse what needs no body to refuse (auth, declared size). */
+/* Before the body is read: refuse what needs no body to refuse (headers too large, auth,
+ * declared size). A refused body is not read: the connection is answered and closed. */
 static void
 handle_early (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
     gpointer data)
 {
   auto *self = static_cast<Self *> (data);
+  Settings s = settings (self);
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  gsize header_size = header_bytes (msg);
+  if (header_size > s.max_header_size)
+    return close_request (self, msg, 431, "the request's header section (" +
+        std::to_string (header_size) + " bytes) is larger than this server accepts "
+        "(max-header-size " + std::to_string (s.max_header_size) + " bytes)");
+  Request *r = find_request (self, msg);
+  if (r && r->over_limit)
+    return close_request (self, msg, SOUP_STATUS_SERVICE_UNAVAILABLE, busy_detail (self));
+  if (soup_message_headers_get_encoding (req) == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (req) > static_cast<goffset> (s.max_body))
+    return close_request (self, msg, 413, "the body is larger than this server accepts "
+        "(max-body " + std::to_string (s.max_body) + " bytes)");
   if (method_is (msg, SOUP_METHOD_OPTIONS))
     return;
   std::string id;
   if (route (path, self->priv->active_path, &id) == Route::PAGE)
     return;
-  Settings s = settings (self);
   if (!authorized (msg, s))
     return respond_unauthorized (msg);
-  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
-  if (soup_message_headers_get_encoding (req) == SOUP_ENCODING_CONTENT_LENGTH &&
-      soup_message_headers_get_content_length (req) > static_cast<goffset> (s.max_body))
-    respond_problem (msg, 413, "the body is larger than this server accepts (max-body " +
-        std::to_string (s.max_body) + " bytes)");
 }
 
-/* A body without Content-Length (chunked) is counted as it comes, and no longer kept once it
- * is over max-body. */
+/* A body without Content-Length (chunked) is counted as it comes, and refused (413, the
+ * connection closed) as soon as it is over max-body. */
 static void
 on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer data)
 {
-  auto max = GPOINTER_TO_UINT (data);
+  auto *req = static_cast<Request *> (data);
+  guint max = settings (req->self).max_body;
   auto size = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (msg), kBodySize)) +
       g_bytes_get_size (chunk);
   g_object_set_data (G_OBJECT (msg), kBodySize, GSIZE_TO_POINTER (size));
-  if (size > max && !g_object_get_data (G_OBJECT (msg), kBodyTooLarge)) {
-    g_object_set_data (G_OBJECT (msg), kBodyTooLarge, GINT_TO_POINTER (1));
-    soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  if (size > max)
+    close_request (req->self, msg, 413, "the body is larger than this server accepts "
+        "(max-body " + std::to_string (max) + " bytes)");
+}
+
+/* libsoup dropped the message: its connection is closed (or was taken by close_request). */
+static void
+on_request_gone (gpointer data, GObject *where_the_object_was)
+{
+  auto *self = static_cast<Self *> (data);
+  auto *priv = self->priv;
+  auto *msg = reinterpret_cast<SoupServerMessage *> (where_the_object_was);
+  priv->watched.erase (msg);
+  auto it = priv->requests.find (msg);
+  if (it == priv->requests.end ())
+    return;
+  priv->rt.cancel (it->second->timer);
+  priv->rt.cancel (it->second->refuse_timer);
+  priv->requests.erase (it);
+}
+
+static void
+on_request_finished (SoupServerMessage *msg, gpointer data)
+{
+  auto *req = static_cast<Request *> (data);
+  req->self->priv->rt.cancel (req->timer);
+  req->timer = 0;
+}
+
+static void
+on_request_timeout (Self *self, SoupServerMessage *msg)
+{
+  Request *req = find_request (self, msg);
+  if (!req)
+    return;
+  req->timer = 0;
+  guint timeout = settings (self).request_timeout;
+  /* Read completely, or refused already (libsoup may be writing that response): no 408. */
+  if (req->handled || soup_server_message_get_status (msg) != 0) {
+    GST_INFO_OBJECT (self, "%s: the response was not taken within request-timeout (%u ms): "
+        "closing", vc::http::address_string (soup_server_message_get_remote_address (msg))
+            .c_str (), timeout);
+    close_request (self, msg, 0, "");
+    return;
+  }
+  close_request (self, msg, SOUP_STATUS_REQUEST_TIMEOUT, "the request was not complete "
+      "within request-timeout (" + std::to_string (timeout) + " ms)");
+}
+
+static void
+arm_request_timer (Self *self, Request *req)
+{
+  auto *priv = self->priv;
+  priv->rt.cancel (req->timer);
+  req->timer = 0;
+  guint timeout = settings (self).request_timeout;
+  if (timeout == 0)
+    return;
+  SoupServerMessage *msg = req->msg;
+  req->timer = priv->rt.timeout (timeout, [self, msg] { on_request_timeout (self, msg); });
+}
+
+static void
+request_held (Self *self, SoupServerMessage *msg)
+{
+  if (Request *req = find_request (self, msg)) {
+    self->priv->rt.cancel (req->timer);
+    req->timer = 0;
+    req->held = true;
+  }
+}
+
+/* The held request was answered: the response must leave within request-timeout. */
+static void
+request_released (Self *self, SoupServerMessage *msg)
+{
+  if (Request *req = find_request (self, msg)) {
+    req->held = false;
+    arm_request_timer (self, req);
   }
 }
 
@@ -874,8 +1113,40 @@ static void
 on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer data)
 {
   auto *self = static_cast<Self *> (data);
-  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk),
-      GUINT_TO_POINTER (settings (self).max_body));
+  auto *priv = self->priv;
+  /* One request per connection. libsoup 3.2 never closes a kept-alive connection that its
+   * peer closes between two requests (fixed upstream in 3.3.0, commit d20c6601): every
+   * answered request would leave its socket in CLOSE-WAIT. With "Connection: close" libsoup
+   * closes the connection once the response is written, and each connection is one Request
+   * with one timer. */
+  soup_message_headers_replace (response_headers (msg), "Connection", "close");
+  Settings s = settings (self);
+  auto req = std::make_unique<Request> ();
+  req->self = self;
+  req->msg = msg;
+  Request *raw = req.get ();
+  priv->requests[msg] = std::move (req);
+  g_object_weak_ref (G_OBJECT (msg), on_request_gone, self);
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), raw);
+  g_signal_connect (msg, "finished", G_CALLBACK (on_request_finished), raw);
+  arm_request_timer (self, raw);
+
+  gsize open = priv->requests.size () + priv->closing.size ();
+  if (s.max_connections > 0 && open > s.max_connections) {
+    /* Refused once libsoup is done accepting it (not from inside its accept). If the whole
+     * request is already in, the handlers answer 503 before that. */
+    raw->over_limit = true;
+    GST_INFO_OBJECT (self, "%zu connections open, max-connections is %u: refusing one", open,
+        s.max_connections);
+    raw->refuse_timer = priv->rt.timeout (0, [self, msg] {
+      Request *r = find_request (self, msg);
+      if (!r)
+        return;
+      r->refuse_timer = 0;
+      if (!r->handled && !r->held && soup_server_message_get_status (msg) == 0)
+        close_request (self, msg, SOUP_STATUS_SERVICE_UNAVAILABLE, busy_detail (self));
+    });
+  }
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -911,28 +1182,45 @@ listen_address (const std::string &listen, GInetAddress **address, guint16 *port
   return true;
 }
 
+/* A listening socket as soup_server_listen () makes one, but with our backlog: libsoup's
+ * (GLib's default, 10) makes a burst of connections wait for SYN retries (1 s, 3 s, ...). */
+static GSocket *
+listen_socket (GSocketAddress *address, guint backlog, GError **error)
+{
+  GSocketFamily family = g_socket_address_get_family (address);
+  GSocket *socket = g_socket_new (family, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+  if (!socket)
+    return nullptr;
+  if (family == G_SOCKET_FAMILY_IPV6)
+    g_socket_set_option (socket, IPPROTO_IPV6, IPV6_V6ONLY, TRUE, nullptr);
+  g_socket_set_listen_backlog (socket, static_cast<gint> (backlog));
+  if (!g_socket_bind (socket, address, TRUE, error) || !g_socket_listen (socket, error)) {
+    g_object_unref (socket);
+    return nullptr;
+  }
+  return socket;
+}
+
 static gboolean
 server_start (GstVoiceSignaller *signaller, GError **error)
 {
   auto *self = GST_VOICE_HTTP_SERVER_SIGNALLER (signaller);
   auto *priv = self->priv;
   std::string listen, path;
+  guint backlog = 0;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
     listen = priv->listen;
     path = priv->path;
-    if (!priv->loop)
-      priv->loop = std::make_unique<vc::ContextThread> ("voicecall-httpd");
+    backlog = priv->listen_backlog;
   }
 
   std::string message;
-  priv->loop->invoke_sync ([&] {
-    if (priv->running)
-      return;
+  priv->rt.start ([&] {
     GInetAddress *ip = nullptr;
     guint16 port = 0;
     if (!listen_address (listen, &ip, &port, &message))
-      return;
+      return false;
     GSocketAddress *address = g_inet_socket_address_new (ip, port);
     g_object_unref (ip);
 
@@ -942,14 +1230,14 @@ server_start (GstVoiceSignaller *signaller, GError **error)
     soup_server_add_handler (server.get (), nullptr, handle_request, self, nullptr);
     g_signal_connect (server.get (), "request-started", G_CALLBACK (on_request_started), self);
     GError *err = nullptr;
-    if (!soup_server_listen (server.get (), address, static_cast<SoupServerListenOptions> (0),
-            &err)) {
+    auto socket = vc::adopt (listen_socket (address, backlog, &err));
+    g_object_unref (address);
+    if (!socket || !soup_server_listen_socket (server.get (), socket.get (),
+                       static_cast<SoupServerListenOptions> (0), &err)) {
       message = "cannot listen on " + listen + ": " + err->message;
       g_error_free (err);
-      g_object_unref (address);
-      return;
+      return false;
     }
-    g_object_unref (address);
 
     guint bound = 0;
     GSList *listeners = soup_server_get_listeners (server.get ());
@@ -963,12 +1251,11 @@ server_start (GstVoiceSignaller *signaller, GError **error)
 
     priv->server = std::move (server);
     priv->active_path = path;
-    priv->generation++;
-    priv->running = true;
     std::lock_guard<std::mutex> lk (priv->lock);
     priv->port = bound;
     GST_INFO_OBJECT (self, "listening on %s (port %u), endpoint %s", listen.c_str (), bound,
         path.c_str ());
+    return true;
   });
 
   if (!message.empty ()) {
@@ -985,32 +1272,35 @@ server_stop (GstVoiceSignaller *signaller)
 {
   auto *self = GST_VOICE_HTTP_SERVER_SIGNALLER (signaller);
   auto *priv = self->priv;
-  {
-    std::lock_guard<std::mutex> lk (priv->lock);
-    if (!priv->loop)
-      return;
-  }
-  priv->loop->invoke_sync ([self, priv] {
-    if (!priv->running)
-      return;
-    priv->running = false;
+  priv->rt.stop ([self, priv] {
     /* Fail the held requests, and give their 503s a moment to leave. */
     for (auto &[id, sess] : priv->sessions) {
-      priv->loop->cancel (sess->gather_timer);
+      priv->rt.cancel (sess->gather_timer);
       if (sess->pending) {
         soup_message_headers_replace (response_headers (sess->pending.get ()), "Retry-After",
             std::to_string (kRetryAfterSeconds).c_str ());
         respond_problem (sess->pending.get (), SOUP_STATUS_SERVICE_UNAVAILABLE,
             "the server is stopping");
-        release (sess.get ());
+        release (self, sess.get ());
       }
     }
     priv->sessions.clear ();
-    vc::http::iterate_until (priv->loop->context (), [priv] { return priv->watched.empty (); },
+    priv->rt.drain ([priv] { return priv->watched.empty (); },
         kStopDrainMs);
     for (SoupServerMessage *m : priv->watched)
       g_signal_handlers_disconnect_by_data (m, self);
     priv->watched.clear ();
+    for (auto &[m, req] : priv->requests) {
+      priv->rt.cancel (req->timer);
+      priv->rt.cancel (req->refuse_timer);
+      g_object_weak_unref (G_OBJECT (m), on_request_gone, self);
+      g_signal_handlers_disconnect_by_data (m, req.get ());
+    }
+    priv->requests.clear ();
+    auto closing = std::move (priv->closing);
+    priv->closing.clear ();
+    for (vc::http::GracefulClose *c : closing)
+      c->close_now ();
     g_signal_handlers_disconnect_by_data (priv->server.get (), self);
     soup_server_disconnect (priv->server.get ());
     priv->server.reset ();
@@ -1020,13 +1310,12 @@ server_stop (GstVoiceSignaller *signaller)
   });
 }
 
-static bool
-started (Self *self)
+/* A vfunc's work, in the thread if the server runs then. */
+static void
+in_thread (Self *self, std::function<void ()> fn)
 {
-  std::lock_guard<std::mutex> lk (self->priv->lock);
-  if (!self->priv->loop)
+  if (!self->priv->rt.call (std::move (fn)))
     GST_WARNING_OBJECT (self, "not started");
-  return self->priv->loop != nullptr;
 }
 
 static void
@@ -1034,15 +1323,11 @@ server_send_sdp (GstVoiceSignaller *signaller, const gchar *session_id,
     const GstWebRTCSessionDescription *sdp)
 {
   auto *self = GST_VOICE_HTTP_SERVER_SIGNALLER (signaller);
-  if (!started (self))
-    return;
   std::shared_ptr<GstWebRTCSessionDescription> answer (
       gst_webrtc_session_description_copy (sdp), gst_webrtc_session_description_free);
   std::string id (session_id);
-  self->priv->loop->invoke ([self, id, answer] {
+  in_thread (self, [self, id, answer] {
     auto *priv = self->priv;
-    if (!priv->running)
-      return;
     Session *sess = find_session (self, id);
     if (!sess || !sess->pending || sess->answer) {
       GST_WARNING_OBJECT (self, "session %s: no offer waits for an answer", id.c_str ());
@@ -1059,8 +1344,8 @@ server_send_sdp (GstVoiceSignaller *signaller, const gchar *session_id,
       return;
     }
     guint timeout = settings (self).gather_timeout;
-    sess->gather_timer = priv->loop->timeout (timeout, [self, id] {
-      if (!self->priv->running)
+    sess->gather_timer = priv->rt.timeout (timeout, [self, id] {
+      if (!self->priv->rt.running ())
         return;
       if (Session *s = find_session (self, id)) {
         s->gather_timer = 0;
@@ -1077,14 +1362,10 @@ server_add_ice (GstVoiceSignaller *signaller, const gchar *session_id, guint mli
     const gchar *candidate)
 {
   auto *self = GST_VOICE_HTTP_SERVER_SIGNALLER (signaller);
-  if (!started (self))
-    return;
   std::string id (session_id);
   bool end = candidate == nullptr;
   std::string cand (candidate ? candidate : "");
-  self->priv->loop->invoke ([self, id, mline_index, end, cand] {
-    if (!self->priv->running)
-      return;
+  in_thread (self, [self, id, mline_index, end, cand] {
     Session *sess = find_session (self, id);
     if (!sess)
       return;
@@ -1107,14 +1388,10 @@ static void
 server_end_session (GstVoiceSignaller *signaller, const gchar *session_id, const gchar *reason)
 {
   auto *self = GST_VOICE_HTTP_SERVER_SIGNALLER (signaller);
-  if (!started (self))
-    return;
   std::string id (session_id);
   bool has_reason = reason != nullptr;
   std::string why (reason ? reason : "");
-  self->priv->loop->invoke ([self, id, has_reason, why] {
-    if (!self->priv->running)
-      return;
+  in_thread (self, [self, id, has_reason, why] {
     Session *sess = find_session (self, id);
     if (!sess)
       return;
@@ -1126,7 +1403,7 @@ server_end_session (GstVoiceSignaller *signaller, const gchar *session_id, const
       else
         respond_problem (sess->pending.get (), SOUP_STATUS_INTERNAL_SERVER_ERROR,
             "the call was ended before it was answered");
-      release (sess);
+      release (self, sess);
     }
     remove_session (self, id);
   });
@@ -1206,6 +1483,18 @@ gst_voice_http_server_signaller_set_property (GObject *object, guint prop_id,
     case PROP_SERVE_PAGE:
       priv->serve_page = g_value_get_boolean (value);
       break;
+    case PROP_REQUEST_TIMEOUT:
+      priv->request_timeout = g_value_get_uint (value);
+      break;
+    case PROP_MAX_CONNECTIONS:
+      priv->max_connections = g_value_get_uint (value);
+      break;
+    case PROP_MAX_HEADER_SIZE:
+      priv->max_header_size = g_value_get_uint (value);
+      break;
+    case PROP_LISTEN_BACKLOG:
+      priv->listen_backlog = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1252,6 +1541,18 @@ gst_voice_http_server_signaller_get_property (GObject *object, guint prop_id, GV
     case PROP_SERVE_PAGE:
       g_value_set_boolean (value, priv->serve_page);
       break;
+    case PROP_REQUEST_TIMEOUT:
+      g_value_set_uint (value, priv->request_timeout);
+      break;
+    case PROP_MAX_CONNECTIONS:
+      g_value_set_uint (value, priv->max_connections);
+      break;
+    case PROP_MAX_HEADER_SIZE:
+      g_value_set_uint (value, priv->max_header_size);
+      break;
+    case PROP_LISTEN_BACKLOG:
+      g_value_set_uint (value, priv->listen_backlog);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1262,17 +1563,8 @@ static void
 gst_voice_http_server_signaller_finalize (GObject *object)
 {
   auto *self = GST_VOICE_HTTP_SERVER_SIGNALLER (object);
-  auto *priv = self->priv;
-  if (priv->loop) {
-    server_stop (GST_VOICE_SIGNALLER (self));
-    if (priv->loop->is_current ()) {
-      g_critical ("the last reference to %s was dropped in its own signal handler: leaking "
-          "its thread", G_OBJECT_TYPE_NAME (object));
-      (void) priv->loop.release ();
-    }
-    priv->loop.reset ();   /* joins; queued calls find running == false */
-  }
-  delete priv;
+  self->priv->rt.finalize (object, [self] { server_stop (GST_VOICE_SIGNALLER (self)); });
+  delete self->priv;
   G_OBJECT_CLASS (gst_voice_http_server_signaller_parent_class)->finalize (object);
 }
 
@@ -1330,6 +1622,25 @@ gst_voice_http_server_signaller_class_init (GstVoiceHttpServerSignallerClass *kl
   g_object_class_install_property (gobject_class, PROP_SERVE_PAGE,
       g_param_spec_boolean ("serve-page", "Serve page",
           "Serve the browser call page at GET /", FALSE, rw));
+  g_object_class_install_property (gobject_class, PROP_REQUEST_TIMEOUT,
+      g_param_spec_uint ("request-timeout", "Request timeout",
+          "Longest time, in ms, a connection may take to send its request (from connecting), "
+          "and to take the response; then it gets 408 (or nothing) and is closed. The wait "
+          "for the element's answer does not count (0 = no limit)",
+          0, 3600000, kDefaultRequestTimeout, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_CONNECTIONS,
+      g_param_spec_uint ("max-connections", "Max connections",
+          "Connections open at once; one more gets 503 + Retry-After and is closed "
+          "(0 = no limit)", 0, G_MAXUINT, kDefaultMaxConnections, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_HEADER_SIZE,
+      g_param_spec_uint ("max-header-size", "Max header size",
+          "Largest request line + header fields accepted, in bytes (larger: 431). libsoup "
+          "itself closes a connection whose header section passes 64 KiB, without a status",
+          1024, 64 * 1024, kDefaultMaxHeaderSize, rw));
+  g_object_class_install_property (gobject_class, PROP_LISTEN_BACKLOG,
+      g_param_spec_uint ("listen-backlog", "Listen backlog",
+          "Connections the kernel completes before the server accepts them (the kernel caps "
+          "it at net.core.somaxconn)", 1, 65535, kDefaultListenBacklog, rw_ready));
 
   signals[SIGNAL_ICE_RESTART] = g_signal_new ("ice-restart", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, g_signal_accumulator_true_handled, nullptr, nullptr,

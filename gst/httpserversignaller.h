@@ -28,8 +28,11 @@
  * from inside one of its signal handlers.
  *
  * Properties: listen, port (read-only), path, auth-token, max-sessions, max-body,
- * gather-timeout, ice-servers, serve-page. See their blurbs (gst-inspect) and
- * httpserversignaller.cpp.
+ * gather-timeout, ice-servers, serve-page, and the limits on what one peer can hold:
+ * request-timeout, max-connections, max-header-size, listen-backlog. See their blurbs
+ * (gst-inspect), httpserversignaller.cpp and docs/http-signalling.md ("Limits"). Every
+ * response closes its connection (libsoup 3.2 leaks kept-alive connections that the peer
+ * closes).
  *
  * Signal (in addition to GstVoiceSignaller's):
  *   gboolean "ice-restart" (id, offer)  a WHIP client restarted ICE: `offer` is the session's

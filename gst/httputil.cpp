@@ -92,4 +92,79 @@ iterate_until (GMainContext *context, const std::function<bool ()> &done, guint 
   return done ();
 }
 
+GracefulClose *
+GracefulClose::start (GIOStream *stream, GSocket *socket, const std::string &response,
+    guint linger_ms, GMainContext *context, std::function<void (GracefulClose *)> closed)
+{
+  auto *c = new GracefulClose ();
+  c->stream_ = G_IO_STREAM (g_object_ref (stream));
+  c->socket_ = G_SOCKET (g_object_ref (socket));
+  c->closed_ = std::move (closed);
+  /* Nothing was written on this connection yet and the response is small: it fits in the
+   * socket's send buffer. What does not is dropped rather than waited for. */
+  gsize sent = 0;
+  while (sent < response.size ()) {
+    gssize n = g_socket_send_with_blocking (socket, response.data () + sent,
+        response.size () - sent, FALSE, nullptr, nullptr);
+    if (n <= 0)
+      break;
+    sent += n;
+  }
+  if (!g_socket_shutdown (socket, FALSE, TRUE, nullptr)) {
+    c->close_now ();
+    return nullptr;
+  }
+  c->watch_ = g_socket_create_source (socket,
+      static_cast<GIOCondition> (G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
+  g_source_set_callback (c->watch_, G_SOURCE_FUNC (on_readable), c, nullptr);
+  g_source_attach (c->watch_, context);
+  c->timer_ = g_timeout_source_new (linger_ms);
+  g_source_set_callback (c->timer_, on_timeout, c, nullptr);
+  g_source_attach (c->timer_, context);
+  return c;
+}
+
+gboolean
+GracefulClose::on_readable (GSocket *socket, GIOCondition cond, gpointer data)
+{
+  auto *c = static_cast<GracefulClose *> (data);
+  char buf[16384];
+  gssize n = g_socket_receive_with_blocking (socket, buf, sizeof buf, FALSE, nullptr, nullptr);
+  if (n > 0)
+    c->dropped_ += n;
+  if (n <= 0 || c->dropped_ > kMaxLingerBytes) {
+    c->close_now ();   /* destroys this source: keep it, G_SOURCE_CONTINUE is ignored */
+    return G_SOURCE_CONTINUE;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean
+GracefulClose::on_timeout (gpointer data)
+{
+  static_cast<GracefulClose *> (data)->close_now ();
+  return G_SOURCE_CONTINUE;
+}
+
+void
+GracefulClose::close_now ()
+{
+  g_io_stream_close (stream_, nullptr, nullptr);
+  if (closed_)
+    closed_ (this);
+  delete this;
+}
+
+GracefulClose::~GracefulClose ()
+{
+  for (GSource *s : {watch_, timer_}) {
+    if (s) {
+      g_source_destroy (s);
+      g_source_unref (s);
+    }
+  }
+  g_clear_object (&stream_);
+  g_clear_object (&socket_);
+}
+
 } // namespace vc::http

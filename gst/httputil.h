@@ -28,4 +28,35 @@ std::string resolve (const std::string &base, const std::string &reference);
 bool iterate_until (GMainContext *context, const std::function<bool ()> &done,
     guint timeout_ms);
 
+/* A connection taken from libsoup (soup_server_message_steal_connection) that is answered
+ * with `response` (complete HTTP/1.1 bytes, may be empty) and closed gracefully: the response
+ * is sent, our side shut down, and what the peer still sends is read and dropped until it
+ * closes too, linger_ms pass or kMaxLingerBytes were dropped; then the socket is closed.
+ * Closing at once with unread input would make the kernel send a TCP reset, which can destroy
+ * the response before the peer reads it (the "lingering close" of RFC 9112 §9.6).
+ *
+ * Lives in `context` (the calling thread must be the one running it). `closed` runs there
+ * once the socket is closed, by itself or by close_now (); the object is deleted after it. */
+class GracefulClose {
+public:
+  static constexpr gsize kMaxLingerBytes = 1024 * 1024;
+
+  static GracefulClose *start (GIOStream *stream, GSocket *socket, const std::string &response,
+      guint linger_ms, GMainContext *context, std::function<void (GracefulClose *)> closed);
+  /* Closes the socket now (if it is still open), runs `closed` and deletes this. */
+  void close_now ();
+
+private:
+  GracefulClose () = default;
+  ~GracefulClose ();
+  static gboolean on_readable (GSocket *socket, GIOCondition cond, gpointer data);
+  static gboolean on_timeout (gpointer data);
+
+  GIOStream *stream_ = nullptr;
+  GSocket *socket_ = nullptr;
+  GSource *watch_ = nullptr, *timer_ = nullptr;
+  gsize dropped_ = 0;
+  std::function<void (GracefulClose *)> closed_;
+};
+
 } // namespace vc::http

@@ -15,10 +15,11 @@ const char *
 reason_phrase (guint status)
 {
   switch (status) {
-    /* libsoup 3.2 knows neither 428 nor the RFC 9110 names of 413/422. */
+    /* libsoup 3.2 knows neither 428/431 nor the RFC 9110 names of 413/422. */
     case 413: return "Content Too Large";
     case 422: return "Unprocessable Content";
     case 428: return "Precondition Required";
+    case 431: return "Request Header Fields Too Large";
     default: return soup_status_get_phrase (status);
   }
 }

@@ -173,6 +173,7 @@ CallSession::build ()
   connect (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate));
   connect (webrtc, "notify::ice-gathering-state", G_CALLBACK (on_gathering_state));
   connect (webrtc, "notify::connection-state", G_CALLBACK (on_connection_state));
+  connect (webrtc, "notify::ice-connection-state", G_CALLBACK (on_ice_connection_state));
   connect (webrtc, "pad-added", G_CALLBACK (on_pad_added));
 
   gst_bin_add_many (GST_BIN (bin_), queue, webrtc, nullptr);
@@ -295,6 +296,10 @@ CallSession::send_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
    * buffer times the stream from it and plays the whole call seconds late. */
   if ((info->type & GST_PAD_PROBE_TYPE_BUFFER) && !s->media_up_.load ())
     return GST_PAD_PROBE_DROP;
+  if ((info->type & GST_PAD_PROBE_TYPE_BUFFER) && !s->first_rtp_sent_us_.load ()) {
+    gint64 none = 0;
+    s->first_rtp_sent_us_.compare_exchange_strong (none, g_get_monotonic_time ());
+  }
   int pt = s->send_pt_.load ();
   if (pt < 0)
     return GST_PAD_PROBE_OK;
@@ -368,9 +373,27 @@ CallSession::first_audio_probe (GstPad *pad, GstPadProbeInfo *info, gpointer dat
     if (s.got_audio_)
       return;
     s.got_audio_ = true;
-    double ms = (g_get_monotonic_time () - s.started_us_) / 1000.0;
+    gint64 now = g_get_monotonic_time ();
+    double ms = (now - s.started_us_) / 1000.0;
     GST_INFO_OBJECT (s.bin_, "session %s: first audio after %.1f ms", s.id_.c_str (), ms);
     s.post (gst_structure_new ("voicecall-first-audio", "setup-ms", G_TYPE_DOUBLE, ms, nullptr));
+    /* The timeline of the setup, each step in ms from the session's start. */
+    const bool caller = s.config_.offerer;
+    const char *const names[N_STEPS] = {caller ? "offer-created-ms" : "offer-received-ms",
+        caller ? "answer-received-ms" : "answer-sent-ms", "first-local-candidate-ms",
+        "ice-checking-ms", "ice-connected-ms", "connected-ms"};
+    GstStructure *st = gst_structure_new ("voicecall-setup", "role", G_TYPE_STRING,
+        caller ? "caller" : "callee", nullptr);
+    auto put = [&s, st] (const char *name, gint64 us) {
+      if (us > 0)
+        gst_structure_set (st, name, G_TYPE_DOUBLE, (us - s.started_us_) / 1000.0, nullptr);
+    };
+    for (int i = 0; i < N_STEPS; i++)
+      put (names[i], s.milestones_[i]);
+    put ("first-rtp-sent-ms", s.first_rtp_sent_us_.load ());
+    put ("first-rtp-received-ms", s.first_rtp_received_us_.load ());
+    put ("first-audio-ms", now);
+    s.post (st);
   });
   return GST_PAD_PROBE_REMOVE;
 }
@@ -400,7 +423,10 @@ GstPadProbeReturn
 CallSession::heard_rtp_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   auto *s = static_cast<CallSession *> (data);
-  s->last_heard_us_ = s->last_rtp_us_ = g_get_monotonic_time ();
+  gint64 now = g_get_monotonic_time (), none = 0;
+  s->last_heard_us_ = s->last_rtp_us_ = now;
+  if (!s->first_rtp_received_us_.load ())
+    s->first_rtp_received_us_.compare_exchange_strong (none, now);
   return GST_PAD_PROBE_OK;
 }
 
@@ -492,8 +518,16 @@ CallSession::on_negotiation_needed (GstElement *webrtc, gpointer data)
 }
 
 void
+CallSession::mark (Milestone m)
+{
+  if (!milestones_[m])
+    milestones_[m] = g_get_monotonic_time ();
+}
+
+void
 CallSession::answer (const GstWebRTCSessionDescription *offer)
 {
+  mark (OFFER);
   int media = sdp::first_audio_media (offer->sdp);
   int pt = media >= 0 ? sdp::opus_payload (offer->sdp, media) : -1;
   if (pt < 0) {
@@ -512,6 +546,7 @@ CallSession::remote_answer (const GstWebRTCSessionDescription *answer)
 {
   if (ending_)
     return;
+  mark (ANSWER);
   g_signal_emit_by_name (webrtc_.get (), "set-remote-description", answer,
       promise ("applying the answer", &CallSession::answer_set));
 }
@@ -569,6 +604,7 @@ CallSession::send_local_description (const GstStructure *reply, const char *fiel
     GST_DEBUG_OBJECT (bin_, "session %s: sending with payload type %d", id_.c_str (),
         send_pt_.load ());
   }
+  mark (desc->type == GST_WEBRTC_SDP_TYPE_OFFER ? OFFER : ANSWER);
   g_signal_emit_by_name (webrtc_.get (), "set-local-description", desc, nullptr);
   gst_voice_signaller_send_sdp (signaller_.get (), id_.c_str (), desc);
 }
@@ -585,8 +621,10 @@ CallSession::on_ice_candidate (GstElement *webrtc, guint mline, const gchar *can
   static_cast<CallSession *> (data)->later ([mline, cand] (CallSession &s) {
     if (s.ending_ || s.gathering_done_)
       return;
-    if (!cand.empty ())
+    if (!cand.empty ()) {
+      s.mark (FIRST_LOCAL_CANDIDATE);
       gst_voice_signaller_add_ice (s.signaller_.get (), s.id_.c_str (), mline, cand.c_str ());
+    }
     s.gathering (Gathering::CANDIDATE);
   });
 }
@@ -659,11 +697,29 @@ CallSession::on_connection_state (GstElement *webrtc, GParamSpec *, gpointer dat
 }
 
 void
+CallSession::on_ice_connection_state (GstElement *webrtc, GParamSpec *, gpointer data)
+{
+  GstWebRTCICEConnectionState state;
+  g_object_get (webrtc, "ice-connection-state", &state, nullptr);
+  if (state != GST_WEBRTC_ICE_CONNECTION_STATE_CHECKING &&
+      state != GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED &&
+      state != GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED)
+    return;
+  Milestone m = state == GST_WEBRTC_ICE_CONNECTION_STATE_CHECKING ? ICE_CHECKING : ICE_CONNECTED;
+  gint64 now = g_get_monotonic_time ();
+  static_cast<CallSession *> (data)->later ([m, now] (CallSession &s) {
+    if (!s.milestones_[m])
+      s.milestones_[m] = now;
+  });
+}
+
+void
 CallSession::connected ()
 {
   if (is_connected_ || ending_)
     return;
   is_connected_ = true;
+  mark (CONNECTED);
   connected_us_ = g_get_monotonic_time ();
   last_heard_us_ = connected_us_;
   ctl_.cancel (std::exchange (connect_timer_, 0));

@@ -161,6 +161,14 @@ private:
   void gathering (Gathering event);
 
   void connected ();
+  /* The setup timeline (voicecall-setup): when each step happened, monotonic µs, 0 if not
+   * yet. Control thread, but for the two set from streaming threads. */
+  enum Milestone { OFFER, ANSWER, FIRST_LOCAL_CANDIDATE, ICE_CHECKING, ICE_CONNECTED, CONNECTED,
+    N_STEPS };
+  void mark (Milestone m);
+  gint64 milestones_[N_STEPS] = {};
+  std::atomic<gint64> first_rtp_sent_us_ {0}, first_rtp_received_us_ {0};
+  static void on_ice_connection_state (GstElement *webrtc, GParamSpec *pspec, gpointer data);
   void watchdog ();
   void apply_ice_servers ();
   void apply_ice_addresses ();

@@ -16,6 +16,11 @@
  * Bus messages (element messages from this element):
  *  - `voicecall-session-started`: session-id (string), peer (string), role ("caller"/"callee")
  *  - `voicecall-first-audio`: session-id, peer, setup-ms (double: session start → first audio)
+ *  - `voicecall-setup` (with the first audio): session-id, peer, role, and each step of the
+ *    setup in ms from the session's start (doubles, absent if it did not happen):
+ *    offer-created-ms / offer-received-ms, answer-received-ms / answer-sent-ms,
+ *    first-local-candidate-ms, ice-checking-ms, ice-connected-ms, connected-ms (DTLS up),
+ *    first-rtp-sent-ms, first-rtp-received-ms, first-audio-ms
  *  - `voicecall-session-state`: session-id, peer, state ("connecting", "connected",
  *    "ended"); connected: local-/remote-candidate-type (host, srflx, prflx, relay); ended:
  *    reason ("local hang-up", "remote hang-up", "timeout", "ice failed", "refused",
@@ -640,12 +645,35 @@ stop (GstVoiceCall *self)
   }
 }
 
+/* The first DTLS element of a process generates the certificate that every later one shares
+ * (an RSA key: ~300 ms here), and a session's offer or answer waits for it. Generate it once,
+ * in the background, as soon as an element gets ready: a callee's first call is then as
+ * quick as the next ones. */
+static void
+warm_up_dtls_certificate ()
+{
+  static gsize started = 0;
+  if (!g_once_init_enter (&started))
+    return;
+  GThread *thread = g_thread_try_new ("voicecall-dtls", [] (gpointer) -> gpointer {
+    if (GstElement *dtls = gst_element_factory_make ("dtlsdec", nullptr))
+      gst_object_unref (gst_object_ref_sink (dtls));
+    return nullptr;
+  }, nullptr, nullptr);
+  if (thread)
+    g_thread_unref (thread);
+  g_once_init_leave (&started, 1);
+}
+
 static GstStateChangeReturn
 gst_voice_call_change_state (GstElement *element, GstStateChange transition)
 {
   auto *self = GST_VOICE_CALL (element);
   if (!self->priv->tee)
     return GST_STATE_CHANGE_FAILURE; /* a missing plugin was reported in init */
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY)
+    warm_up_dtls_certificate ();
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !start (self))
     return GST_STATE_CHANGE_FAILURE;

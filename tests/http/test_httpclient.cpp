@@ -341,6 +341,9 @@ test_bad_answers (void)
     {200, "application/sdp", "", "the answer is not valid SDP"},
     {500, "text/plain", "database on fire\nmore", "HTTP 500 Internal Server Error: database on fire"},
     {302, "text/plain", "", "HTTP 302 Found"},
+    /* Not read whole into memory: at most 256 KiB of a response body. */
+    {201, "application/sdp", std::string (4 << 20, 'v'),
+        "HTTP 201 with a body larger than 262144 bytes"},
   };
   for (const Case &c : cases) {
     StubServer stub ([&] (SoupServerMessage *msg, const std::string &) {

@@ -48,9 +48,12 @@ mutate (GRand *r, const std::string &in)
         if (n)
           s[pos] = static_cast<char> (g_rand_int_range (r, 0, 256));
         break;
-      case 2:   /* insert interesting bytes */
-        s.insert (pos, std::string (1, "\0\r\n=:;\"\\{}[],<> \x7f\xff"[g_rand_int_range (r, 0, 20)]));
+      case 2: { /* insert interesting bytes */
+        static const char interesting[] = "\0\r\n=:;\"\\{}[],<> \x7f\xff";
+        s.insert (pos, std::string (1, interesting[g_rand_int_range (r, 0,
+            sizeof interesting - 1)]));
         break;
+      }
       case 3:   /* delete a run */
         if (n)
           s.erase (pos, g_rand_int_range (r, 1, 32));

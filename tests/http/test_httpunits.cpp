@@ -9,11 +9,13 @@
 #include "sdpfrag.h"
 #include "sdpjson.h"
 #include "sdputil.h"
+#include "signallerruntime.h"
 #include "testutil.h"
 #include "vectors.h"
 
 #include <gst/gst.h>
 
+#include <atomic>
 #include <set>
 #include <string>
 
@@ -295,6 +297,88 @@ test_http_helpers (void)
   g_object_unref (ip);
 }
 
+
+/* vc::SignallerRuntime: the thread lifecycle of both HTTP signallers. */
+static void
+test_runtime (void)
+{
+  vc::SignallerRuntime rt ("test-runtime");
+  std::atomic<int> ran {0};
+  /* Never started: calls are refused (and dropped); stop is a no-op. */
+  g_assert_false (rt.call ([&] { ran++; }));
+  rt.stop ([&] { ran += 100; });
+  g_assert_cmpint (ran.load (), ==, 0);
+
+  /* A failed start leaves it stopped, and what it deferred is dropped. */
+  g_assert_false (rt.start ([&] {
+    g_assert_true (rt.running ());
+    rt.defer ([&] { ran += 1000; });
+    return false;
+  }));
+  GThread *thread = nullptr;
+  g_assert_true (rt.start ([&] {
+    thread = g_thread_self ();
+    return true;
+  }));
+  g_assert_true (thread != g_thread_self ());
+  /* Running already: start does nothing. */
+  g_assert_true (rt.start ([&] { ran += 10000; return true; }));
+
+  /* call runs in the thread; defer runs later, in order, outside the caller. */
+  std::vector<int> order;
+  bool sync_done = false;
+  g_assert_true (rt.call ([&] {
+    g_assert_true (g_thread_self () == thread);
+    rt.defer ([&] { order.push_back (2); });
+    order.push_back (1);
+  }));
+  rt.call ([&] { rt.defer ([&] { sync_done = true; }); });
+  gint64 end = g_get_monotonic_time () + G_USEC_PER_SEC * 5;
+  while (!sync_done && g_get_monotonic_time () < end)
+    g_usleep (1000);
+  g_assert_true (sync_done);
+  g_assert_cmpuint (order.size (), ==, 2);
+  g_assert_cmpint (order[0], ==, 1);
+  g_assert_cmpint (order[1], ==, 2);
+
+  /* Deferred before stop: dropped. Deferred by a previous run: dropped after a restart. */
+  bool stale = false, teardown_saw_running = true;
+  rt.stop ([&] {
+    teardown_saw_running = rt.running ();
+    rt.defer ([&] { stale = true; });
+  });
+  g_assert_false (teardown_saw_running);
+  g_assert_true (rt.call ([&] { ran++; }));   /* the thread exists: queued, then dropped */
+  g_assert_true (rt.start ([&] {
+    rt.defer ([&] { sync_done = false; });
+    return true;
+  }));
+  end = g_get_monotonic_time () + G_USEC_PER_SEC * 5;
+  while (sync_done && g_get_monotonic_time () < end)
+    g_usleep (1000);
+  g_assert_false (sync_done);   /* this run's deferred call ran ... */
+  g_assert_false (stale);       /* ... the stopped run's did not */
+  g_assert_cmpint (ran.load (), ==, 0);
+
+  /* drain (in stop's teardown) iterates the thread's context until done () or the time is up. */
+  bool fired = false, drained = false, gave_up = false;
+  rt.stop ([&] {
+    rt.timeout (20, [&] { fired = true; });
+    drained = rt.drain ([&] { return fired; }, 2000);
+    gave_up = !rt.drain ([] { return false; }, 30);
+  });
+  g_assert_true (drained);
+  g_assert_true (gave_up);
+
+  /* finalize runs the owner's stop and joins the thread. */
+  bool stopped = false;
+  GObject *owner = G_OBJECT (g_object_new (G_TYPE_OBJECT, nullptr));
+  rt.finalize (owner, [&] { stopped = true; });
+  g_object_unref (owner);
+  g_assert_true (stopped);
+  g_assert_false (rt.call ([] {}));   /* no thread any more */
+}
+
 int
 main (int argc, char **argv)
 {
@@ -308,5 +392,6 @@ main (int argc, char **argv)
   g_test_add_func ("/http/units/iceservers", test_iceservers);
   g_test_add_func ("/http/units/random-ids", test_random_ids);
   g_test_add_func ("/http/units/http-helpers", test_http_helpers);
+  g_test_add_func ("/http/units/runtime", test_runtime);
   return g_test_run ();
 }

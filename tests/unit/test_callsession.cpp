@@ -203,11 +203,29 @@ description (GstWebRTCSDPType type, const char *text)
   return gst_webrtc_session_description_new (type, sdp);
 }
 
+/* Chrome's offer without its candidates (its addresses are not ours to send to): ICE has
+ * nothing to check, so the session never connects. */
+std::string
+chrome_offer_without_candidates ()
+{
+  std::string offer = kChromeOffer, out;
+  size_t pos = 0;
+  while (pos < offer.size ()) {
+    size_t end = offer.find ("\r\n", pos) + 2;
+    std::string line = offer.substr (pos, end - pos);
+    if (line.rfind ("a=candidate:", 0) != 0)
+      out += line.rfind ("c=IN IP4 ", 0) == 0 ? "c=IN IP4 127.0.0.1\r\n" : line;
+    pos = end;
+  }
+  fail_unless (out.find ("a=candidate") == std::string::npos);
+  return out;
+}
+
 void
-answer (Fixture &f, const char *offer_text)
+answer (Fixture &f, const std::string &offer_text)
 {
   vc::GUnique<GstWebRTCSessionDescription> offer (
-      description (GST_WEBRTC_SDP_TYPE_OFFER, offer_text));
+      description (GST_WEBRTC_SDP_TYPE_OFFER, offer_text.c_str ()));
   f.ctl.invoke_sync ([&f, &offer] { f.session->answer (offer.get ()); });
 }
 
@@ -218,14 +236,14 @@ GST_START_TEST (test_refusal)
 {
   vc::SessionConfig config;
   Fixture f (config);
-  std::string offer = kChromeOffer;
+  std::string offer = chrome_offer_without_candidates ();
   /* Chrome's offer, less Opus (and RED, which carries Opus). */
   for (const char *line : {"a=rtpmap:111 opus/48000/2\r\n", "a=rtcp-fb:111 transport-cc\r\n",
            "a=fmtp:111 minptime=10;useinbandfec=1\r\n", "a=rtpmap:63 red/48000/2\r\n",
            "a=fmtp:63 111/111\r\n"})
     offer.erase (offer.find (line), strlen (line));
   offer.replace (offer.find ("SAVPF 111 63 "), strlen ("SAVPF 111 63 "), "SAVPF ");
-  answer (f, offer.c_str ());
+  answer (f, offer);
   fail_unless (f.wait_for ([&f] { return f.ended (); }, 5), "a refused session did not end");
   fail_unless (f.host.reason == vc::EndReason::REFUSED);
   auto calls = f.calls ();
@@ -246,8 +264,8 @@ GST_START_TEST (test_negotiation_failure)
 {
   vc::SessionConfig config; /* a callee: an answer is not what it can take first */
   Fixture f (config);
-  vc::GUnique<GstWebRTCSessionDescription> bogus (
-      description (GST_WEBRTC_SDP_TYPE_ANSWER, kChromeOffer));
+  vc::GUnique<GstWebRTCSessionDescription> bogus (description (GST_WEBRTC_SDP_TYPE_ANSWER,
+      chrome_offer_without_candidates ().c_str ()));
   f.ctl.invoke_sync ([&f, &bogus] { f.session->remote_answer (bogus.get ()); });
   fail_unless (f.wait_for ([&f] { return f.ended (); }, 5), "a failed negotiation did not end");
   fail_unless (f.host.reason == vc::EndReason::ERROR);
@@ -270,7 +288,7 @@ GST_START_TEST (test_answer_payload_type_and_candidate_order)
   config.payload_type = 111; /* what the element takes from the offer */
   config.connect_timeout_ms = 0;
   Fixture f (config);
-  answer (f, kChromeOffer);
+  answer (f, chrome_offer_without_candidates ());
   auto has_end = [&f] {
     for (auto &c : f.calls ())
       if (c.what == "end-of-candidates")
@@ -301,7 +319,7 @@ GST_START_TEST (test_answer_payload_type_and_candidate_order)
 }
 GST_END_TEST;
 
-/* A session that cannot connect (Chrome's candidates are not reachable from here) ends with
+/* A session that cannot connect (the offer has no candidates) ends with
  * reason "timeout" after connect-timeout, and tells the signaller why. */
 GST_START_TEST (test_connect_timeout)
 {
@@ -310,7 +328,7 @@ GST_START_TEST (test_connect_timeout)
   config.connect_timeout_ms = 700;
   Fixture f (config);
   gint64 start = g_get_monotonic_time ();
-  answer (f, kChromeOffer);
+  answer (f, chrome_offer_without_candidates ());
   fail_unless (f.wait_for ([&f] { return f.ended (); }, 5), "never timed out");
   double waited = (g_get_monotonic_time () - start) / 1000.0;
   fail_unless (f.host.reason == vc::EndReason::TIMEOUT);

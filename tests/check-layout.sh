@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The element knows the signaller interface only: no file in plugins/ may include a protocol's
+# header or test for a protocol's type (signallers come from gst/signallerfactory.h).
+set -u
+cd "$(dirname "$0")/.."
+found=$(grep -rnE '#include "http[a-z]*signaller\.h"|GST_IS_VOICE_HTTP|GST_TYPE_VOICE_HTTP' plugins/)
+if [ -n "$found" ]; then
+  echo "plugins/ reaches into a signaller implementation:"
+  echo "$found"
+  exit 1
+fi
+echo "plugins/ uses the signaller interface only"
