@@ -2,6 +2,7 @@
 #include "gstvoicecall.h"
 #include "gstvoicecapturebin.h"
 #include "gstvoiceplaybackbin.h"
+#include "gstvoiceplayout.h"
 
 static gboolean
 plugin_init (GstPlugin *plugin)
@@ -10,6 +11,7 @@ plugin_init (GstPlugin *plugin)
   ok |= GST_ELEMENT_REGISTER (voicecapturebin, plugin);
   ok |= GST_ELEMENT_REGISTER (voiceplaybackbin, plugin);
   ok |= GST_ELEMENT_REGISTER (voicecall, plugin);
+  ok |= GST_ELEMENT_REGISTER (voiceplayout, plugin);
   return ok;
 }
 

@@ -1,0 +1,242 @@
+/* gst-voicecall: the voiceplayout element in a GstHarness with a test clock. Opus RTP packets
+ * of speech-like syllables (opus_speech.h) arrive every 20 ms, 3 ms before a tick; the test
+ * releases each 10 ms tick of the element's clock and pulls what it produced.
+ *
+ * Checked by content: on a clean path the output is, sample for sample, a plain decode of the
+ * packets one tick late; a dropped packet is concealed and counted; the pitch is kept; the
+ * latency query, the statistics (property and messages) and EOS after the buffered audio. */
+#include "opus_speech.h"
+#include "tone.h"
+
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/check/gsttestclock.h>
+#include <gst/rtp/gstrtpbuffer.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <vector>
+
+namespace {
+
+constexpr GstClockTime TICK = 10 * GST_MSECOND;
+constexpr int TICK_FRAMES = 480;
+
+GstBuffer *
+rtp_packet (const std::vector<uint8_t> &payload, guint16 seq, guint32 ts)
+{
+  GstBuffer *buf = gst_rtp_buffer_new_allocate (payload.size (), 0, 0);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  gst_rtp_buffer_map (buf, GST_MAP_WRITE, &rtp);
+  gst_rtp_buffer_set_payload_type (&rtp, 111);
+  gst_rtp_buffer_set_seq (&rtp, seq);
+  gst_rtp_buffer_set_timestamp (&rtp, ts);
+  gst_rtp_buffer_set_ssrc (&rtp, 0x1234);
+  std::copy (payload.begin (), payload.end (),
+      static_cast<uint8_t *> (gst_rtp_buffer_get_payload (&rtp)));
+  gst_rtp_buffer_unmap (&rtp);
+  return buf;
+}
+
+/* Releases the element's next tick and returns its 10 ms (mono S16). */
+std::vector<int16_t>
+tick (GstHarness *h)
+{
+  fail_unless (gst_harness_crank_single_clock_wait (h));
+  GstBuffer *buf = gst_harness_pull (h);
+  fail_unless (buf != nullptr);
+  GstMapInfo map;
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  fail_unless_equals_int (map.size, TICK_FRAMES * 2);
+  const auto *s = reinterpret_cast<const int16_t *> (map.data);
+  std::vector<int16_t> v (s, s + TICK_FRAMES);
+  fail_unless_equals_uint64 (GST_BUFFER_DURATION (buf), TICK);
+  gst_buffer_unmap (&*buf, &map);
+  gst_buffer_unref (buf);
+  return v;
+}
+
+struct Played {
+  std::vector<int16_t> out;
+  GstStructure *stats = nullptr;
+  int stats_messages = 0;
+  guint64 last_message_received = 0; /* packets-received in the last stats message */
+};
+
+/* Plays `packets` packets (except `drop`) through voiceplayout; then EOS. */
+Played
+play (int packets, const std::set<int> &drop = {})
+{
+  const auto &e = vctest::encoded_speech (4);
+  fail_unless (e.ok);
+  GstHarness *h = gst_harness_new ("voiceplayout");
+  g_object_set (h->element, "stats-interval", 1000, nullptr);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps_str (h, "application/x-rtp, media=(string)audio, "
+      "encoding-name=(string)OPUS, clock-rate=(int)48000, payload=(int)111");
+  gst_harness_use_testclock (h);
+  gst_harness_play (h);
+  GstTestClock *clock = gst_harness_get_testclock (h);
+  const GstClockTime base = gst_element_get_base_time (h->element);
+
+  Played p;
+  auto first = tick (h); /* tick 0: nothing has come yet, silence */
+  fail_unless (std::all_of (first.begin (), first.end (), [] (int16_t v) { return v == 0; }));
+  for (int n = 0; n < packets; n++) {
+    gst_test_clock_set_time (clock, base + n * 2 * TICK + 3 * GST_MSECOND);
+    if (!drop.count (n))
+      fail_unless_equals_int (gst_harness_push (h, rtp_packet (e.packets[n], 60000 + n,
+                                  4000000000u + n * vctest::SPEECH_FRAME)), GST_FLOW_OK);
+    for (int k = 0; k < 2; k++) {
+      auto v = tick (h);
+      p.out.insert (p.out.end (), v.begin (), v.end ());
+    }
+  }
+
+  GstClockTime min = 0, max = 0;
+  gboolean live = FALSE;
+  GstQuery *q = gst_query_new_latency ();
+  fail_unless (gst_pad_peer_query (h->sinkpad, q));
+  gst_query_parse_latency (q, &live, &min, &max);
+  gst_query_unref (q);
+  fail_unless (live && min == TICK, "latency live %d min %" GST_TIME_FORMAT, live,
+      GST_TIME_ARGS (min));
+
+  /* EOS: what is buffered plays out first (here nothing: a clean path holds less than a
+   * tick at this point), then EOS follows at the next tick, with nothing concealed. */
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless (gst_harness_crank_single_clock_wait (h));
+  bool eos = false;
+  while (!eos) {
+    GstEvent *ev = gst_harness_pull_event (h);
+    fail_unless (ev != nullptr, "no EOS after the buffered audio");
+    eos = GST_EVENT_TYPE (ev) == GST_EVENT_EOS;
+    gst_event_unref (ev);
+  }
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
+
+  g_object_get (h->element, "stats", &p.stats, nullptr);
+  while (GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure *st = gst_message_get_structure (m);
+    if (gst_structure_has_name (st, "voiceplayout-stats")) {
+      p.stats_messages++;
+      gst_structure_get_uint64 (st, "packets-received", &p.last_message_received);
+    }
+    gst_message_unref (m);
+  }
+  gst_object_unref (clock);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  return p;
+}
+
+} // namespace
+
+GST_START_TEST (test_clean_is_the_decode)
+{
+  const auto &e = vctest::encoded_speech (4);
+  Played p = play (150);
+  /* Packet n arrives 3 ms before the tick that plays its first half: the output is the
+   * plain decode, sample for sample. */
+  for (size_t i = 0; i < p.out.size (); i++) {
+    const long want = std::clamp (std::lround (e.reference[i] * 32768.f), -32768L, 32767L);
+    if (p.out[i] != want)
+      fail ("sample %zu: %d, the decode gives %ld", i, p.out[i], want);
+  }
+  int target = 0;
+  double delay = -1;
+  guint64 concealed = 1;
+  gst_structure_get (p.stats, "target-delay-ms", G_TYPE_INT, &target, "current-delay-ms",
+      G_TYPE_DOUBLE, &delay, "concealed-samples", G_TYPE_UINT64, &concealed, nullptr);
+  g_print ("element, clean: target %d ms, current %.1f ms, concealed %" G_GUINT64_FORMAT "\n",
+      target, delay, concealed);
+  fail_unless_equals_int (target, 20);
+  fail_unless (delay >= 0 && delay < 10, "delay %f", delay);
+  fail_unless_equals_int (concealed, 0);
+  /* One message a second of output, at 0, 1, 2 and 3 s; at 3 s all 150 packets are in. */
+  fail_unless_equals_int (p.stats_messages, 4);
+  fail_unless_equals_int (p.last_message_received, 150);
+  gst_structure_free (p.stats);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_loss_concealed)
+{
+  Played p = play (150, {110});
+  guint64 concealed = 0, lost = 0, received = 0;
+  gst_structure_get (p.stats, "concealed-samples", G_TYPE_UINT64, &concealed, "packets-lost",
+      G_TYPE_UINT64, &lost, "packets-received", G_TYPE_UINT64, &received, nullptr);
+  fail_unless_equals_int (concealed, vctest::SPEECH_FRAME);
+  fail_unless_equals_int (lost, 1);
+  fail_unless_equals_int (received, 149);
+  std::vector<float> f (p.out.size ());
+  for (size_t i = 0; i < f.size (); i++)
+    f[i] = p.out[i] / 32768.f;
+  const double hz = vc::tone::dominant_frequency (f, vctest::SPEECH_RATE);
+  g_print ("element, one loss: dominant %.1f Hz\n", hz);
+  fail_unless (std::abs (hz - vctest::SPEECH_F0) < 2, "dominant %f Hz", hz);
+  gst_structure_free (p.stats);
+}
+GST_END_TEST;
+
+/* PLAYING -> PAUSED -> PLAYING while packets come, then READY and PLAYING again: the task
+ * stops waiting on the clock when paused, resumes from the clock's time (no burst of missed
+ * ticks), and a new start plays a new stream. */
+GST_START_TEST (test_pause_resume)
+{
+  const auto &e = vctest::encoded_speech (4);
+  GstHarness *h = gst_harness_new ("voiceplayout");
+  g_object_set (h->element, "stats-interval", 0, nullptr);
+  gst_harness_set_src_caps_str (h, "application/x-rtp, media=(string)audio, "
+      "encoding-name=(string)OPUS, clock-rate=(int)48000, payload=(int)111");
+  gst_harness_use_testclock (h);
+  for (int round = 0; round < 2; round++) {
+    gst_harness_play (h);
+    GstTestClock *clock = gst_harness_get_testclock (h);
+    const GstClockTime base = gst_element_get_base_time (h->element);
+    const GstClockTime start = gst_clock_get_time (GST_CLOCK (clock)) - base;
+    tick (h);
+    for (int n = 0; n < 20; n++) {
+      gst_test_clock_set_time (clock, base + start + n * 2 * TICK + 3 * GST_MSECOND);
+      gst_harness_push (h, rtp_packet (e.packets[n], 100 * round + n, 960 * n));
+      tick (h);
+      tick (h);
+      if (n == 9) {
+        fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_PAUSED),
+            GST_STATE_CHANGE_NO_PREROLL);
+        fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_PLAYING),
+            GST_STATE_CHANGE_SUCCESS);
+      }
+    }
+    guint64 decoded = 0;
+    GstStructure *st = nullptr;
+    g_object_get (h->element, "stats", &st, nullptr);
+    gst_structure_get_uint64 (st, "packets-decoded", &decoded);
+    gst_structure_free (st);
+    fail_unless (decoded >= 19, "round %d: %" G_GUINT64_FORMAT " decoded", round, decoded);
+    gst_object_unref (clock);
+    fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_READY),
+        GST_STATE_CHANGE_SUCCESS);
+    while (GstBuffer *b = gst_harness_try_pull (h))
+      gst_buffer_unref (b);
+  }
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+static Suite *
+voiceplayout_suite (void)
+{
+  Suite *s = suite_create ("voiceplayout");
+  TCase *tc = tcase_create ("general");
+  tcase_set_timeout (tc, 30);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_clean_is_the_decode);
+  tcase_add_test (tc, test_loss_concealed);
+  tcase_add_test (tc, test_pause_resume);
+  return s;
+}
+
+GST_CHECK_MAIN (voiceplayout);
