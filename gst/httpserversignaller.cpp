@@ -51,6 +51,7 @@ constexpr guint kRetryAfterSeconds = 5;
 constexpr guint kStopDrainMs = 1000;
 constexpr guint kLingerMs = 1000;   /* a refused connection's graceful close, at most */
 constexpr gsize kMaxTrickled = 100; /* remote candidates trickled per session (and restart) */
+constexpr gsize kMaxWatchers = 4;   /* held GETs (end-of-call watchers) per session */
 
 constexpr const char *kPageResource = "/org/gstvoicecall/index.html";
 constexpr const char *kAllowMethods = "GET, POST, PATCH, DELETE, OPTIONS";
@@ -83,6 +84,9 @@ struct Session {
   bool gathered = false;
   guint gather_timer = 0;
   GSource *hangup_watch = nullptr;                   /* on the held request's socket */
+  /* GET <path>/<id>: held until the session ends, then answered (how a browser learns of
+   * a hang-up that webrtcbin 1.22 cannot tell it on the media path: no DTLS close_notify). */
+  std::vector<vc::GstPtr<SoupServerMessage>> watchers;
 
   Session () = default;
   Session (const Session &) = delete;
@@ -216,14 +220,37 @@ find_session (Self *self, const std::string &id)
   return it == self->priv->sessions.end () ? nullptr : it->second.get ();
 }
 
+static void request_released (Self *self, SoupServerMessage *msg);
+static void respond (SoupServerMessage *msg, guint status, const char *content_type,
+    const std::string &body);
+
+/* Answers the session's held GETs: it has ended, and why (when the element said why). */
 static void
-remove_session (Self *self, const std::string &id)
+end_watchers (Self *self, Session *sess, const std::string &reason)
+{
+  std::string body = "{\"state\":\"ended\"";
+  if (!reason.empty ()) {
+    vc::GUnique<gchar> escaped (g_strescape (reason.c_str (), nullptr));
+    body += std::string (",\"reason\":\"") + escaped.get () + "\"";
+  }
+  body += "}";
+  for (auto &w : sess->watchers) {
+    respond (w.get (), SOUP_STATUS_OK, "application/json", body);
+    request_released (self, w.get ());
+    soup_server_message_unpause (w.get ());
+  }
+  sess->watchers.clear ();
+}
+
+static void
+remove_session (Self *self, const std::string &id, const std::string &reason = "")
 {
   auto *priv = self->priv;
   auto it = priv->sessions.find (id);
   if (it == priv->sessions.end ())
     return;
   priv->rt.cancel (it->second->gather_timer);
+  end_watchers (self, it->second.get (), reason);
   priv->sessions.erase (it);
 }
 
@@ -942,6 +969,19 @@ handle_delete (Self *self, SoupServerMessage *msg, Session *sess)
   });
 }
 
+/* GET <path>/<id>: held until the session ends (then 200 {"state":"ended"}), so that a
+ * browser hears at once of a hang-up on our side. At most kMaxWatchers per session. */
+static void
+handle_watch (Self *self, SoupServerMessage *msg, Session *sess)
+{
+  if (sess->watchers.size () >= kMaxWatchers)
+    return respond_problem (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "this session is watched by " +
+        std::to_string (kMaxWatchers) + " requests already");
+  soup_server_message_pause (msg);
+  request_held (self, msg);
+  sess->watchers.push_back (vc::ref (msg));
+}
+
 static void
 handle_request (SoupServer *server, SoupServerMessage *msg, const char *path,
     GHashTable *query, gpointer data)
@@ -973,12 +1013,15 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path,
       return handle_offer (self, msg, s);
     case Route::SESSION: {
       bool patch = method_is (msg, "PATCH"), del = method_is (msg, SOUP_METHOD_DELETE);
-      if (!patch && !del)
-        return respond_not_allowed (msg, "PATCH, DELETE, OPTIONS");
+      bool get = method_is (msg, SOUP_METHOD_GET);
+      if (!patch && !del && !get)
+        return respond_not_allowed (msg, "GET, PATCH, DELETE, OPTIONS");
       Session *sess = find_session (self, id);
       if (!sess)
         return respond_problem (msg, SOUP_STATUS_NOT_FOUND,
             "there is no session " + id + " here (it ended, or never began)");
+      if (get)
+        return handle_watch (self, msg, sess);
       return patch ? handle_patch (self, msg, s, sess) : handle_delete (self, msg, sess);
     }
     default:
@@ -1284,6 +1327,8 @@ server_stop (GstVoiceSignaller *signaller)
         release (self, sess.get ());
       }
     }
+    for (auto &[id, sess] : priv->sessions)
+      end_watchers (self, sess.get (), "the server is stopping");
     priv->sessions.clear ();
     priv->rt.drain ([priv] { return priv->watched.empty (); },
         kStopDrainMs);
@@ -1405,7 +1450,7 @@ server_end_session (GstVoiceSignaller *signaller, const gchar *session_id, const
             "the call was ended before it was answered");
       release (self, sess);
     }
-    remove_session (self, id);
+    remove_session (self, id, why);
   });
 }
 

@@ -13,6 +13,10 @@
  *                                              + answer fragment (If-Match: the ETag or "*";
  *                                              412 if stale, 428 if missing)
  *   DELETE <path>/<id>     → 200, "session-ended"
+ *   GET <path>/<id>        → held until the session ends, then 200 application/json
+ *                            {"state": "ended", "reason": …}; 404 once it has ended (how a
+ *                            browser hears of our hang-up: webrtcbin 1.22 sends no DTLS
+ *                            close_notify, and browsers ignore RTCP BYE)
  *   OPTIONS *              → 204, CORS + Accept-Post + Link ice-servers
  *   GET /                  → the browser page, when serve-page is set
  *

@@ -9,6 +9,7 @@
 #include "sdpjson.h"
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 
 using namespace vctest;
@@ -293,6 +294,44 @@ test_delete (void)
   gst_voice_signaller_stop (GST_VOICE_SIGNALLER (server.get ()));
 }
 
+/* GET on a session is held until the session ends, then says so: how the browser page hears
+ * of a hang-up at once. Ended by the element (with and without a reason), then gone: 404. */
+static void
+test_watch_until_ended (void)
+{
+  auto server = start_server ();
+  FakeServerElement element (server.get (), Mode::ANSWER_IN_HANDLER);
+  Http http;
+  for (const char *reason : {(const char *) nullptr, "nothing heard from the peer"}) {
+    Response r = post_offer (http, server.get ());
+    g_assert_cmpuint (r.status, ==, 201);
+    std::string url = server_url (server.get (), r.header ("Location"));
+    std::string id = element.get (element.requested.back ().id);
+    Response watched;
+    std::atomic<gint64> answered_ms {0};
+    std::thread watcher ([&] {
+      Http h;
+      watched = h.send ("GET", url);
+      answered_ms = now_ms ();
+    });
+    g_usleep (300 * 1000);
+    g_assert_cmpint (answered_ms.load (), ==, 0); /* held while the call goes on */
+    gint64 t0 = now_ms ();
+    gst_voice_signaller_end_session (GST_VOICE_SIGNALLER (server.get ()), id.c_str (), reason);
+    watcher.join ();
+    g_test_message ("GET answered %" G_GINT64_FORMAT " ms after the session ended",
+        answered_ms.load () - t0);
+    g_assert_cmpint (answered_ms.load () - t0, <, 500);
+    g_assert_cmpuint (watched.status, ==, 200);
+    vc_assert_cmpstr (watched.content_type.c_str (), ==, "application/json");
+    g_assert_true (watched.body.find ("\"state\":\"ended\"") != std::string::npos);
+    if (reason)
+      g_assert_true (watched.body.find (reason) != std::string::npos);
+    assert_problem (http.send ("GET", url), 404);
+  }
+  gst_voice_signaller_stop (GST_VOICE_SIGNALLER (server.get ()));
+}
+
 static void
 test_options (void)
 {
@@ -453,7 +492,7 @@ test_bad_input (void)
   r = http.send ("PUT", url + "/0123456789abcdef0123456789abcdef", "application/sdp",
       kChromeOffer);
   assert_problem (r, 405);
-  vc_assert_cmpstr (r.header ("Allow").c_str (), ==, "PATCH, DELETE, OPTIONS");
+  vc_assert_cmpstr (r.header ("Allow").c_str (), ==, "GET, PATCH, DELETE, OPTIONS");
 
   /* PATCH: bad fragment 400, wrong type 415. */
   Response ok = http.send ("POST", url, "application/sdp", kChromeOffer);
@@ -692,6 +731,7 @@ main (int argc, char **argv)
   g_test_add_func ("/http/server/ice-restart", test_ice_restart);
   g_test_add_func ("/http/server/ice-restart-unsupported", test_ice_restart_unsupported);
   g_test_add_func ("/http/server/delete", test_delete);
+  g_test_add_func ("/http/server/watch-until-ended", test_watch_until_ended);
   g_test_add_func ("/http/server/options", test_options);
   g_test_add_func ("/http/server/auth", test_auth);
   g_test_add_func ("/http/server/max-sessions", test_max_sessions);

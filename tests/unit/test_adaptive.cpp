@@ -266,7 +266,8 @@ GST_START_TEST (test_rate_cap_and_recovery)
       "%.0f bit/s\n", r.decreases - before, over, longer.size (), sum / longer.size ());
   fail_unless (r.decreases - before <= 2 * 120 / CEILING_HOLD_S, "%d decreases in 120 s",
       r.decreases - before);
-  fail_unless (over <= longer.size () / 10, "over the cap %d of %zu intervals", over,
+  fail_unless (static_cast<size_t> (over) <= longer.size () / 10,
+      "over the cap %d of %zu intervals", over,
       longer.size ());
   fail_unless (sum / longer.size () >= 0.7 * cap);
 
