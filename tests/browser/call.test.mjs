@@ -30,8 +30,8 @@
 //
 // Modes: call           Call, check tones both ways, stats, screenshot, Hang up (DELETE), stop callee, check WAV.
 //        remote-hangup  Call, then SIGINT the callee: within 2 s the page must say "The other side hung up" and
-//                       close its peer connection; prints what Chromium reported (DTLS/ICE/connection states,
-//                       remote track mute/ended) and when.
+//                       close its peer connection; prints what the page saw and when (the callee's answer to
+//                       the held GET on the session, DTLS/ICE/connection states, remote track mute/ended).
 //        page-closed    Call, then close the page without Hang up: the callee must end the session within
 //                       --peer-timeout-ms + 1 s (its log must show voicecall-session-state ended: run gst-launch -m).
 //        page-crash     The same, but the page's renderer crashes (chrome://crash): no goodbye at all, so the
@@ -465,10 +465,10 @@ async function scenario(mode) {
       await sleep(300);  // let late events arrive, for the record
       const seen = (await vc(page)).events.filter((e) => e.t >= pageT0).map((e) => `${e.what} +${Math.round(e.t - pageT0)} ms`);
       result.chromiumSaw = seen.join(', ') || 'nothing';
-      log(`page showed "${v.stateText}" ${result.endedMs} ms after SIGINT; Chromium reported: ${result.chromiumSaw}`);
+      log(`page showed "${v.stateText}" ${result.endedMs} ms after SIGINT; the page saw: ${result.chromiumSaw}`);
       if (v.state !== 'ended' || v.endedBy !== 'remote-hangup' || !/The other side hung up/.test(v.stateText)) {
         fail(`after the callee hung up the page should say "The other side hung up", it shows "${v.stateText}" / "${v.errorText}" ` +
-          `after ${result.endedMs} ms (Chromium reported: ${result.chromiumSaw})`);
+          `after ${result.endedMs} ms (the page saw: ${result.chromiumSaw})`);
       }
       if (result.endedMs > HANGUP_LIMIT_MS) fail(`the page noticed the hang-up after ${result.endedMs} ms, more than ${HANGUP_LIMIT_MS} ms`);
       if (v.closedAt === undefined) fail('the page did not close its peer connection after the hang-up');
@@ -555,7 +555,7 @@ for (const mode of modes) {
     const facts = [
       r.connected !== undefined && `click->connected ${r.connected} ms, click->audio ${r.audio} ms, page heard ${fmtHz(r.heardHz)}`,
       r.calleeHz !== undefined && `callee recorded ${fmtHz(r.calleeHz)}`,
-      r.endedMs !== undefined && `"The other side hung up" shown ${r.endedMs} ms after SIGINT (Chromium reported: ${r.chromiumSaw})`,
+      r.endedMs !== undefined && `"The other side hung up" shown ${r.endedMs} ms after SIGINT (the page saw: ${r.chromiumSaw})`,
       r.calleeEndedMs !== undefined && `callee ended the session (${r.calleeReason}) ${r.calleeEndedMs} ms after the page went`,
       mode === 'errors' && 'network and microphone errors shown in words',
     ].filter(Boolean);
