@@ -334,6 +334,28 @@ def case_cli(env):
     env.expect_tone("serve heard", env.path("serve.wav"), 440)
 
 
+def case_cli_remote_hangup(env):
+    """gst-voicecall call, the callee (serve --seconds 4) hangs up: call exits by itself, status 0, saying why."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}", "--quiet",
+                                "--source", "tone:880", "--sink", "none", "--ice-address", "127.0.0.1",
+                                "--seconds", "4"])
+    env.wait_http(port, serve)
+    call = env.start("call", [env.cli, "call", f"http://127.0.0.1:{port}/call", "--source",
+                              "tone:440", "--sink", "wav:" + env.path("call.wav"), "--quiet",
+                              "--ice-address", "127.0.0.1"])
+    t0, _ = session_ended(env, serve, 0, 15, CLI_ENDED)
+    rc, t1 = env.exits_by_itself(call, 5)
+    log = env.log(call)
+    print(f"  call exited {rc} {(t1 - t0) * 1000:.0f} ms after serve hung up")
+    if rc != 0 or not re.search(r"ended: remote hang-up after [0-9.]+ s$", log, re.M) \
+            or "call over: remote hang-up" not in log:
+        raise Failure(f"expected exit status 0 and lines saying 'remote hang-up' (exit {rc}):\n{log[-2000:]}")
+    env.exits_by_itself(serve, 5)
+    wav_frames(env.path("call.wav"))
+    env.expect_tone("call heard", env.path("call.wav"), 880)
+
+
 def case_cli_callee_killed(env):
     """gst-voicecall call whose callee is killed (-9): it exits by itself, status 5 (timeout), saying why."""
     port = free_port()
