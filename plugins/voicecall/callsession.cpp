@@ -7,6 +7,7 @@
 #include <gst/rtp/rtp.h>
 #include <nice/agent.h>
 
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 #include <utility>
@@ -404,6 +405,14 @@ void
 CallSession::on_rtpbin_pad_added (GstElement *rtpbin, GstPad *pad, gpointer data)
 {
   const gchar *name = GST_PAD_NAME (pad);
+  guint session, ssrc, pt;
+  if (sscanf (name, "recv_rtp_src_%u_%u_%u", &session, &ssrc, &pt) == 3) {
+    /* The far end's audio comes from this SSRC: its BYE is a hang-up. */
+    static_cast<CallSession *> (data)->later ([ssrc] (CallSession &s) {
+      s.media_ssrcs_.insert (ssrc);
+    });
+    return;
+  }
   if (GST_PAD_DIRECTION (pad) != GST_PAD_SINK ||
       !(g_str_has_prefix (name, "recv_rtp_sink_") || g_str_has_prefix (name, "recv_rtcp_sink_")))
     return;
@@ -430,15 +439,24 @@ CallSession::heard_rtp_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
-/* A BYE ends the call when the peer's RTP stops with it: rtpsession also says BYE for an
- * SSRC it retires while its RTP goes on under another (seen a few seconds into in-process
- * calls), and that is no hang-up. */
+/* A BYE for the SSRC that carries the far end's audio ends the call at once. A BYE for
+ * another SSRC ends it only if the peer's RTP stops with it: rtpsession also says BYE for an
+ * SSRC it retires while its RTP goes on (seen a few seconds into in-process calls), and a
+ * peer may name only such an SSRC when it hangs up. */
 void
 CallSession::on_bye_ssrc (GstElement *rtpbin, guint session, guint ssrc, gpointer data)
 {
   static_cast<CallSession *> (data)->later ([ssrc] (CallSession &s) {
-    GST_INFO_OBJECT (s.bin_, "session %s: RTCP BYE from SSRC %u", s.id_.c_str (), ssrc);
-    if (s.ending_ || s.bye_check_timer_)
+    bool media = s.media_ssrcs_.count (ssrc) > 0;
+    GST_INFO_OBJECT (s.bin_, "session %s: RTCP BYE from SSRC %u (%s)", s.id_.c_str (), ssrc,
+        media ? "the audio's" : "not the audio's");
+    if (s.ending_)
+      return;
+    if (media) {
+      s.end (EndReason::REMOTE_HANG_UP, "the peer sent RTCP BYE");
+      return;
+    }
+    if (s.bye_check_timer_)
       return;
     gint64 bye_us = g_get_monotonic_time ();
     std::weak_ptr<CallSession> weak = s.weak_from_this ();

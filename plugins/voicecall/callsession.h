@@ -28,6 +28,7 @@
 
 #include <atomic>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -196,6 +197,7 @@ private:
   guint quiet_timer_ = 0, connect_timer_ = 0, watchdog_timer_ = 0, bye_timer_ = 0;
   guint bye_check_timer_ = 0;
   bool got_audio_ = false;
+  std::set<guint> media_ssrcs_; /* the SSRCs the far end's audio came from */
   bool is_connected_ = false;
   gint64 connected_us_ = 0;
   bool ending_ = false, finished_ = false;

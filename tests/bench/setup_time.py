@@ -11,6 +11,10 @@ Pairs (each N calls, one at a time):
 bus message appears in its output); "session" is the element's own figure, from the session's
 creation to the first audio (voicecall-first-audio setup-ms).
 
+--breakdown also prints, for our caller and our callee, the median of each step of the
+element's voicecall-setup timeline (ms from the session's start): offer, answer, first local
+candidate, ICE checking / connected, DTLS connected, first RTP sent / received, first audio.
+
 Usage: setup_time.py --build BUILD [--calls 20] [PAIR ...]
 """
 import argparse
@@ -63,31 +67,48 @@ def one_call(env, pair):
         m = wait_first_audio(env, caller, r"FIRST_AUDIO_MS (\d+)")
         process_ms = (time.time() - t0) * 1000
         session_ms = float(m.group(1))
+    steps = {}
+    for role, proc in (("caller", caller), ("callee", callee)):
+        if proc.name in ("caller", "callee"):  # gst-launch: its voicecall-setup message
+            try:
+                m = env.wait_for(proc, r"voicecall-setup, (.*)", 5)
+            except calls.Failure:
+                continue
+            for name, value in re.findall(r"([a-z-]+)-ms=\(double\)([0-9.]+)", m.group(1)):
+                steps[f"{role} {name}"] = float(value)
     env.stop(caller)
     env.stop(callee)
-    return process_ms, session_ms
+    return process_ms, session_ms, steps
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
     ap.add_argument("--calls", type=int, default=20)
+    ap.add_argument("--breakdown", action="store_true",
+                    help="the median of each setup step of our caller and callee")
     ap.add_argument("pairs", nargs="*", default=PAIRS)
     args = ap.parse_args()
     print(f"{'pair':<14} {'calls':>5} {'process median':>15} {'p90':>7} {'session median':>15}")
     for pair in args.pairs:
-        proc, sess = [], []
+        proc, sess, steps = [], [], {}
         for _ in range(args.calls):
             env = calls.Env(args.build)
             try:
-                p, s = one_call(env, pair)
+                p, s, st = one_call(env, pair)
                 proc.append(p)
                 sess.append(s)
+                for k, v in st.items():
+                    steps.setdefault(k, []).append(v)
             finally:
                 env.cleanup()
         p90 = sorted(proc)[max(0, int(len(proc) * 0.9) - 1)]
         print(f"{pair:<14} {len(proc):>5} {statistics.median(proc):>12.0f} ms {p90:>4.0f} ms "
               f"{statistics.median(sess):>12.0f} ms", flush=True)
+        if args.breakdown:
+            for k, v in sorted(steps.items(), key=lambda kv: (kv[0].split()[0],
+                                                               statistics.median(kv[1]))):
+                print(f"    {k:<36} {statistics.median(v):7.1f} ms  ({len(v)} calls)")
     return 0
 
 
