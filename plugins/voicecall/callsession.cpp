@@ -254,20 +254,25 @@ CallSession::apply_ice_servers ()
   host_only_ = !have_servers;
 }
 
-/* Lets libnice gather on the configured addresses only (it skips loopback otherwise). */
+/* Lets libnice gather on the configured addresses only (it skips loopback otherwise), and
+ * never ask routers for UPnP port mappings: that multicasts SSDP to the local network and
+ * warns when its HTTP port is taken; browsers do not do it either. */
 void
 CallSession::apply_ice_addresses ()
 {
-  if (config_.ice_addresses.empty ())
-    return;
   GstPtr<GObject> ice, agent;
   g_object_get (webrtc_.get (), "ice-agent", ice.out (), nullptr);
   if (ice)
     g_object_get (ice.get (), "agent", agent.out (), nullptr);
   if (!agent) {
-    GST_WARNING_OBJECT (bin_, "no libnice agent: ice-addresses ignored");
+    if (!config_.ice_addresses.empty ())
+      GST_WARNING_OBJECT (bin_, "no libnice agent: ice-addresses ignored");
     return;
   }
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (agent.get ()), "upnp"))
+    g_object_set (agent.get (), "upnp", FALSE, nullptr);
+  if (config_.ice_addresses.empty ())
+    return;
   std::stringstream in (config_.ice_addresses);
   std::string address;
   while (std::getline (in, address, ',')) {
@@ -477,7 +482,7 @@ CallSession::on_bye_ssrc (GstElement *rtpbin, guint session, guint ssrc, gpointe
 
 /* ---- negotiation ----------------------------------------------------------------------- */
 
-GstPromise *
+GstPtr<GstPromise>
 CallSession::promise (const char *what, Step step)
 {
   struct Context {
@@ -518,9 +523,9 @@ CallSession::promise (const char *what, Step step)
       ((*s).*step) (reply);
     });
   };
-  return gst_promise_new_with_change_func (changed,
+  return adopt (gst_promise_new_with_change_func (changed,
       new Context {weak_from_this (), &ctl_, what, step},
-      [] (gpointer data) { delete static_cast<Context *> (data); });
+      [] (gpointer data) { delete static_cast<Context *> (data); }));
 }
 
 void
@@ -531,7 +536,7 @@ CallSession::on_negotiation_needed (GstElement *webrtc, gpointer data)
       return;
     GST_DEBUG_OBJECT (s.bin_, "session %s: creating the offer", s.id_.c_str ());
     g_signal_emit_by_name (s.webrtc_.get (), "create-offer", nullptr,
-        s.promise ("creating the offer", &CallSession::offer_created));
+        s.promise ("creating the offer", &CallSession::offer_created).get ());
   });
 }
 
@@ -556,7 +561,7 @@ CallSession::answer (const GstWebRTCSessionDescription *offer)
     return;
   }
   g_signal_emit_by_name (webrtc_.get (), "set-remote-description", offer,
-      promise ("applying the offer", &CallSession::offer_set));
+      promise ("applying the offer", &CallSession::offer_set).get ());
 }
 
 void
@@ -566,7 +571,7 @@ CallSession::remote_answer (const GstWebRTCSessionDescription *answer)
     return;
   mark (ANSWER);
   g_signal_emit_by_name (webrtc_.get (), "set-remote-description", answer,
-      promise ("applying the answer", &CallSession::answer_set));
+      promise ("applying the answer", &CallSession::answer_set).get ());
 }
 
 void
@@ -580,7 +585,7 @@ void
 CallSession::offer_set (const GstStructure *)
 {
   g_signal_emit_by_name (webrtc_.get (), "create-answer", nullptr,
-      promise ("creating the answer", &CallSession::answer_created));
+      promise ("creating the answer", &CallSession::answer_created).get ());
 }
 
 void
@@ -745,7 +750,7 @@ CallSession::connected ()
     watchdog ();
   /* The connected state says which candidates won: ask webrtcbin first. */
   g_signal_emit_by_name (webrtc_.get (), "get-stats", nullptr,
-      promise ("reading the selected candidates", &CallSession::connected_stats_read));
+      promise ("reading the selected candidates", &CallSession::connected_stats_read).get ());
 }
 
 void
@@ -797,7 +802,7 @@ CallSession::request_stats ()
 {
   if (!ending_)
     g_signal_emit_by_name (webrtc_.get (), "get-stats", nullptr,
-        promise ("reading statistics", &CallSession::stats_read));
+        promise ("reading statistics", &CallSession::stats_read).get ());
 }
 
 void

@@ -146,9 +146,10 @@ private:
   static GstPadProbeReturn bye_sent_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data);
   void connect (gpointer object, const char *signal, GCallback callback);
 
-  /* The promise chain: each step's reply is handled in the control thread. */
+  /* The promise chain: each step's reply is handled in the control thread. The caller owns
+   * the promise (webrtcbin's action signals take their own reference). */
   using Step = void (CallSession::*) (const GstStructure *reply);
-  GstPromise *promise (const char *what, Step step);
+  GstPtr<GstPromise> promise (const char *what, Step step);
   void offer_created (const GstStructure *reply);
   void answer_created (const GstStructure *reply);
   void offer_set (const GstStructure *reply);
