@@ -145,6 +145,17 @@ Runner::run (double seconds)
   /* A failure before the loop (e.g. a bad source) is on the bus already. */
   g_main_loop_run (loop_.get ());
 
+  /* Element messages already posted when the loop stopped (a session's end that came with
+   * the error that stopped us) still count. */
+  if (on_element_message)
+    for (auto &e : pipelines_) {
+      GstPtr<GstBus> bus = adopt (gst_element_get_bus (e.pipeline.get ()));
+      while (GstMessage *m = gst_bus_pop_filtered (bus.get (), GST_MESSAGE_ELEMENT)) {
+        on_element_message (e.pipeline.get (), m);
+        gst_message_unref (m);
+      }
+    }
+
   g_source_remove (sigint);
   g_source_remove (sigterm);
   g_source_remove (tick);

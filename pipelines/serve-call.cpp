@@ -3,9 +3,13 @@
 #include "cli.h"
 #include "runner.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <map>
+#include <vector>
 #include <unistd.h>
 
 namespace vc::cli {
@@ -20,6 +24,7 @@ struct CommonOptions {
   gchar *token = nullptr;
   gchar *ice_address = nullptr;
   double seconds = 0;
+  gint peer_timeout = -1, connect_timeout = -1; /* ms; -1: the element's default */
   gboolean noise_suppression = FALSE;
   gboolean quiet = FALSE;
   ~CommonOptions ()
@@ -29,16 +34,29 @@ struct CommonOptions {
   }
 };
 
+/* One call (session) as the CLI sees it. */
+struct Call {
+  std::string peer;
+  std::string state;               /* "connecting", "connected" */
+  gint64 started_us = 0, connected_us = 0;
+  std::string local_type, remote_type; /* selected ICE candidate types, once known */
+  GstStructure *stats = nullptr;   /* the last voicecall-stats */
+};
+
 /* What the status line shows, from the latest messages. */
 struct Status {
-  std::map<std::string, GstStructure *> stats; /* session id → last voicecall-stats */
-  std::map<std::string, std::string> peers;    /* session id → peer */
+  std::map<std::string, Call> calls; /* session id → call, in id order (the heard one first) */
+  std::vector<std::string> order;    /* session ids in the order they started */
+  bool have_state_messages = false;  /* the element posts voicecall-session-state */
   double in_db = -INFINITY, out_db = -INFINITY;
-  gint64 started_us = g_get_monotonic_time ();
+  /* The last call that ended and why (for `call`'s exit status). */
+  std::string last_reason;
+  bool any_ended = false;
   ~Status ()
   {
-    for (auto &kv : stats)
-      gst_structure_free (kv.second);
+    for (auto &kv : calls)
+      if (kv.second.stats)
+        gst_structure_free (kv.second.stats);
   }
 };
 
@@ -58,13 +76,17 @@ add_common_entries (GOptionContext *ctx, CommonOptions *o)
     {"ice-address", 0, 0, G_OPTION_ARG_STRING, nullptr,
         "Local IP address(es) for ICE, comma-separated; 127.0.0.1 to call on this machine", "ADDR"},
     {"seconds", 0, 0, G_OPTION_ARG_DOUBLE, nullptr, "Hang up after this many seconds", "S"},
+    {"peer-timeout", 0, 0, G_OPTION_ARG_INT, nullptr,
+        "End a call when nothing came from the peer for this long (default 5000)", "MS"},
+    {"connect-timeout", 0, 0, G_OPTION_ARG_INT, nullptr,
+        "End a call that has not connected this long after it started (default 10000)", "MS"},
     {"noise-suppression", 0, 0, G_OPTION_ARG_NONE, nullptr,
         "Suppress background noise (off by default: it also removes test tones)", nullptr},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, nullptr, "No live status line", nullptr},
     {nullptr},
   };
   void *targets[] = {&o->source, &o->sink, &o->stun, &o->turn, &o->token, &o->ice_address,
-      &o->seconds, &o->noise_suppression, &o->quiet};
+      &o->seconds, &o->peer_timeout, &o->connect_timeout, &o->noise_suppression, &o->quiet};
   for (size_t i = 0; i < G_N_ELEMENTS (targets); i++)
     entries[i].arg_data = targets[i];
   g_option_context_add_main_entries (ctx, entries, nullptr);
@@ -83,6 +105,10 @@ common_call_properties (const CommonOptions &o, bool server)
     props += " ice-addresses=" + quote (o.ice_address);
   if (o.token)
     props += " signaller::auth-token=" + quote (o.token);
+  if (o.peer_timeout >= 0)
+    props += " peer-timeout=" + std::to_string (o.peer_timeout);
+  if (o.connect_timeout >= 0)
+    props += " connect-timeout=" + std::to_string (o.connect_timeout);
   return props;
 }
 
@@ -119,81 +145,285 @@ peak_db (const GstStructure *s)
   return best;
 }
 
+/* Is a status line being drawn on the terminal (so a message must clear it first)? */
+static bool status_line_open = false;
+
+static void G_GNUC_PRINTF (1, 2)
+say (const char *format, ...)
+{
+  if (status_line_open)
+    printf ("\r\033[K");
+  status_line_open = false;
+  va_list args;
+  va_start (args, format);
+  vprintf (format, args);
+  va_end (args);
+  printf ("\n");
+  fflush (stdout);
+}
+
+static std::string
+short_id (const std::string &id)
+{
+  return id.substr (0, 8);
+}
+
+static std::string
+str (const GstStructure *s, const char *field)
+{
+  const char *v = gst_structure_get_string (s, field);
+  return v ? v : "";
+}
+
+/* "host/srflx": our and the peer's candidate type of the selected pair; "" if unknown. */
+static std::string
+candidate_pair (const Call &c)
+{
+  if (c.local_type.empty () && c.remote_type.empty ())
+    return "";
+  return (c.local_type.empty () ? "?" : c.local_type) + "/" +
+      (c.remote_type.empty () ? "?" : c.remote_type);
+}
+
+static Call &
+find_call (Status *st, const std::string &id, const std::string &peer)
+{
+  auto it = st->calls.find (id);
+  if (it == st->calls.end ()) {
+    it = st->calls.emplace (id, Call ()).first;
+    it->second.started_us = g_get_monotonic_time ();
+    st->order.push_back (id);
+  }
+  if (!peer.empty ())
+    it->second.peer = peer;
+  return it->second;
+}
+
 static void
-track (Status *st, GstMessage *m, bool quiet)
+on_connecting (Status *st, const std::string &id, const std::string &peer)
+{
+  Call &c = find_call (st, id, peer);
+  if (!c.state.empty ())
+    return;
+  c.state = "connecting";
+  say ("call %s with %s: connecting", short_id (id).c_str (), c.peer.c_str ());
+}
+
+static void
+on_connected (Status *st, const std::string &id, const std::string &peer,
+    const std::string &local_type, const std::string &remote_type)
+{
+  Call &c = find_call (st, id, peer);
+  if (!local_type.empty ())
+    c.local_type = local_type;
+  if (!remote_type.empty ())
+    c.remote_type = remote_type;
+  if (c.state == "connected")
+    return;
+  c.state = "connected";
+  c.connected_us = g_get_monotonic_time ();
+  std::string pair = candidate_pair (c);
+  say ("call %s with %s: connected%s", short_id (id).c_str (), c.peer.c_str (),
+      pair.empty () ? "" : (" (" + pair + ")").c_str ());
+}
+
+/* duration_ms < 0: not given, measured here. */
+static void
+on_ended (Status *st, const std::string &id, const std::string &peer, const std::string &reason,
+    const std::string &detail, double duration_ms)
+{
+  auto it = st->calls.find (id);
+  if (it == st->calls.end ())
+    return; /* already reported (voicecall-session-state and -ended both say it) */
+  Call &c = it->second;
+  if (!peer.empty ())
+    c.peer = peer;
+  if (duration_ms < 0)
+    duration_ms = c.connected_us ? (g_get_monotonic_time () - c.connected_us) / 1000.0 : 0;
+  std::string why = reason.empty () ? "unknown reason" : reason;
+  /* A hang-up needs no explanation; a failure gets the element's detail. */
+  bool hang_up = reason == "local hang-up" || reason == "remote hang-up";
+  if (!hang_up && !detail.empty () && detail != reason)
+    why += " (" + detail + ")";
+  if (c.connected_us || duration_ms > 0)
+    say ("call %s with %s: ended: %s after %.1f s", short_id (id).c_str (), c.peer.c_str (),
+        why.c_str (), duration_ms / 1000.0);
+  else
+    say ("call %s with %s: ended before it connected: %s", short_id (id).c_str (),
+        c.peer.c_str (), why.c_str ());
+  if (c.stats)
+    gst_structure_free (c.stats);
+  st->calls.erase (it);
+  st->order.erase (std::find (st->order.begin (), st->order.end (), id));
+  /* What we heard from this call is over: no stale level on the status line. */
+  st->out_db = -INFINITY;
+  st->last_reason = reason;
+  st->any_ended = true;
+}
+
+/* Returns true if the message ended a call. */
+static bool
+track (Status *st, GstMessage *m)
 {
   const GstStructure *s = gst_message_get_structure (m);
   const char *name = gst_structure_get_name (s);
-  const char *id = gst_structure_get_string (s, "session-id");
+  std::string id = str (s, "session-id"), peer = str (s, "peer");
+  bool ended = false;
   if (!strcmp (name, "level")) {
     double db = peak_db (s);
     if (!strcmp (GST_OBJECT_NAME (GST_MESSAGE_SRC (m)), "input-level"))
       st->in_db = db;
-    else
+    else if (!st->calls.empty ())
       st->out_db = db;
-  } else if (!strcmp (name, "voicecall-stats") && id) {
-    if (st->stats.count (id))
-      gst_structure_free (st->stats[id]);
-    st->stats[id] = gst_structure_copy (s);
-  } else if (!strcmp (name, "voicecall-session-started") && id) {
-    st->peers[id] = gst_structure_get_string (s, "peer");
-    printf ("%scall %s started with %s\n", quiet ? "" : "\n", id,
-        gst_structure_get_string (s, "peer"));
-  } else if (!strcmp (name, "voicecall-first-audio") && id) {
+  } else if (id.empty ()) {
+    return false;
+  } else if (!strcmp (name, "voicecall-session-state")) {
+    /* The element says each transition (connecting, connected, ended) itself. */
+    st->have_state_messages = true;
+    std::string state = str (s, "state");
+    if (state == "connecting") {
+      on_connecting (st, id, peer);
+    } else if (state == "connected") {
+      on_connecting (st, id, peer);
+      on_connected (st, id, peer, str (s, "local-candidate-type"), str (s, "remote-candidate-type"));
+    } else if (state == "ended") {
+      guint64 ms = 0;
+      bool have_ms = gst_structure_get_uint64 (s, "duration-ms", &ms);
+      ended = st->calls.count (id);
+      on_ended (st, id, peer, str (s, "reason"), str (s, "detail"), have_ms ? ms : -1.0);
+    }
+  } else if (!strcmp (name, "voicecall-stats")) {
+    if (!st->calls.count (id))
+      return false;
+    Call &c = find_call (st, id, peer);
+    if (c.stats)
+      gst_structure_free (c.stats);
+    c.stats = gst_structure_copy (s);
+    if (!str (s, "local-candidate-type").empty ())
+      c.local_type = str (s, "local-candidate-type");
+    if (!str (s, "remote-candidate-type").empty ())
+      c.remote_type = str (s, "remote-candidate-type");
+  } else if (!strcmp (name, "voicecall-session-started")) {
+    on_connecting (st, id, peer);
+  } else if (!strcmp (name, "voicecall-first-audio")) {
     double ms = 0;
     gst_structure_get_double (s, "setup-ms", &ms);
-    printf ("%scall %s: hearing %s after %.0f ms\n", quiet ? "" : "\n", id,
-        gst_structure_get_string (s, "peer"), ms);
-  } else if (!strcmp (name, "voicecall-session-ended") && id) {
-    printf ("%scall %s with %s ended: %s\n", quiet ? "" : "\n", id,
-        gst_structure_get_string (s, "peer"), gst_structure_get_string (s, "reason"));
-    if (st->stats.count (id)) {
-      gst_structure_free (st->stats[id]);
-      st->stats.erase (id);
-    }
-    st->peers.erase (id);
+    /* Without voicecall-session-state, the first audio is the sign of a connected call. */
+    if (!st->have_state_messages)
+      on_connected (st, id, peer, "", "");
+    say ("call %s with %s: hearing them after %.0f ms", short_id (id).c_str (), peer.c_str (), ms);
+  } else if (!strcmp (name, "voicecall-session-ended")) {
+    ended = st->calls.count (id);
+    on_ended (st, id, peer, str (s, "reason"), "", -1);
   }
-  fflush (stdout);
+  return ended;
+}
+
+static std::string
+clock_text (double seconds)
+{
+  char buf[32];
+  int t = static_cast<int> (seconds);
+  if (t >= 3600)
+    snprintf (buf, sizeof buf, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+  else
+    snprintf (buf, sizeof buf, "%02d:%02d", t / 60, t % 60);
+  return buf;
 }
 
 static void
 print_status (const Status &st, const char *role)
 {
-  double t = (g_get_monotonic_time () - st.started_us) / 1e6;
   std::string line;
   char buf[512];
-  snprintf (buf, sizeof buf, "[%s %02d:%02d] ", role, static_cast<int> (t) / 60,
-      static_cast<int> (t) % 60);
-  line += buf;
-  if (st.peers.empty ()) {
-    line += role[0] == 's' ? "waiting for calls" : "calling";
+  /* The heard call: the oldest one. */
+  const Call *first = st.order.empty () ? nullptr : &st.calls.at (st.order.front ());
+  if (!first) {
+    line = std::string ("[") + role + "] " + (role[0] == 's' ? "waiting for calls" : "calling");
+  } else if (first->state != "connected") {
+    line = std::string ("[") + role + "] connecting to " + first->peer;
   } else {
-    snprintf (buf, sizeof buf, "%zu call%s", st.peers.size (), st.peers.size () == 1 ? "" : "s");
-    line += buf;
-    /* The first session's figures (the one heard). */
-    for (auto &kv : st.stats) {
+    /* How long the call has lasted, not how long we have run. */
+    line = std::string ("[") + role + " " +
+        clock_text ((g_get_monotonic_time () - first->connected_us) / 1e6) + "] ";
+    if (st.calls.size () > 1) {
+      snprintf (buf, sizeof buf, "%zu calls | ", st.calls.size ());
+      line += buf;
+    }
+    std::string pair = candidate_pair (*first);
+    line += "connected" + (pair.empty () ? "" : " " + pair);
+    if (first->stats) {
       double rtt = -1, loss = 0, jitter = 0, send = 0, recv = 0, mos = 0;
-      gst_structure_get_double (kv.second, "rtt-ms", &rtt);
-      gst_structure_get_double (kv.second, "fraction-lost", &loss);
-      gst_structure_get_double (kv.second, "jitter-ms", &jitter);
-      gst_structure_get_double (kv.second, "send-kbps", &send);
-      gst_structure_get_double (kv.second, "receive-kbps", &recv);
-      gst_structure_get_double (kv.second, "mos", &mos);
-      snprintf (buf, sizeof buf, " | connected | rtt %s | loss %.1f%% | jitter %.1f ms | send %.0f "
+      gst_structure_get_double (first->stats, "rtt-ms", &rtt);
+      gst_structure_get_double (first->stats, "fraction-lost", &loss);
+      gst_structure_get_double (first->stats, "jitter-ms", &jitter);
+      gst_structure_get_double (first->stats, "send-kbps", &send);
+      gst_structure_get_double (first->stats, "receive-kbps", &recv);
+      gst_structure_get_double (first->stats, "mos", &mos);
+      snprintf (buf, sizeof buf, " | rtt %s | loss %.1f%% | jitter %.1f ms | send %.0f "
           "kbit/s | recv %.0f kbit/s | MOS %.1f", rtt >= 0 ? (std::to_string (static_cast<int> (
           std::lround (rtt))) + " ms").c_str () : "?", loss * 100, jitter, send, recv, mos);
       line += buf;
-      break;
     }
   }
-  snprintf (buf, sizeof buf, " | in %.0f dB | out %.0f dB", std::isfinite (st.in_db) ? st.in_db : -99.0,
-      std::isfinite (st.out_db) ? st.out_db : -99.0);
+  snprintf (buf, sizeof buf, " | in %.0f dB", std::isfinite (st.in_db) ? st.in_db : -99.0);
   line += buf;
-  if (isatty (STDOUT_FILENO))
+  if (first && first->state == "connected") {
+    snprintf (buf, sizeof buf, " | out %.0f dB", std::isfinite (st.out_db) ? st.out_db : -99.0);
+    line += buf;
+  }
+  if (isatty (STDOUT_FILENO)) {
     printf ("\r\033[K%s", line.c_str ());
-  else
+    status_line_open = true;
+  } else {
     printf ("%s\n", line.c_str ());
+  }
   fflush (stdout);
+}
+
+/* GStreamer 1.22's level divides by the sample rate on EOS even when no audio ever reached it
+ * (no caps yet): a CRITICAL (uint64_scale: denom != 0, segment->format) when a callee that
+ * never had a call stops. Such an EOS is sent on past the idle level element. */
+static GstPadProbeReturn
+eos_past_idle_level (GstPad *pad, GstPadProbeInfo *info, gpointer)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  if (GST_EVENT_TYPE (event) != GST_EVENT_EOS || gst_pad_has_current_caps (pad))
+    return GST_PAD_PROBE_OK;
+  GstPtr<GstElement> level = adopt (gst_pad_get_parent_element (pad));
+  GstPtr<GstPad> src = level ? adopt (gst_element_get_static_pad (level.get (), "src")) : nullptr;
+  if (!src)
+    return GST_PAD_PROBE_OK;
+  gst_pad_push_event (src.get (), gst_event_ref (event));
+  return GST_PAD_PROBE_DROP;
+}
+
+static void
+guard_levels (GstElement *pipeline)
+{
+  for (const char *name : {"input-level", "output-level"}) {
+    GstPtr<GstElement> level = adopt (gst_bin_get_by_name (GST_BIN (pipeline), name));
+    if (!level)
+      continue;
+    GstPtr<GstPad> sink = adopt (gst_element_get_static_pad (level.get (), "sink"));
+    gst_pad_add_probe (sink.get (), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, eos_past_idle_level,
+        nullptr, nullptr);
+  }
+}
+
+/* `call`'s exit status for the reason its call ended: 0 for a hang-up (ours or theirs). */
+static int
+exit_status (const std::string &reason)
+{
+  if (reason == "local hang-up" || reason == "remote hang-up")
+    return 0;
+  if (reason == "refused")
+    return 3;
+  if (reason == "ice failed")
+    return 4;
+  if (reason == "timeout")
+    return 5;
+  return 1; /* "error", or anything else */
 }
 
 static int
@@ -201,20 +431,31 @@ run_party (const char *role, const std::string &description, const CommonOptions
 {
   Runner runner;
   std::string error;
-  if (!runner.add (role, description, &error)) {
+  GstElement *pipeline = runner.add (role, description, &error);
+  if (!pipeline) {
     fprintf (stderr, "%s: %s\n", role, error.c_str ());
     return 1;
   }
+  guard_levels (pipeline);
   Status status;
-  bool quiet = o.quiet;
-  runner.on_element_message = [&status, quiet] (GstElement *, GstMessage *m) {
-    track (&status, m, quiet);
+  bool caller = !strcmp (role, "call");
+  runner.on_element_message = [&status, &runner, caller] (GstElement *, GstMessage *m) {
+    /* A caller has one call: when it ends, so do we (EOS finalises the recording). */
+    if (track (&status, m) && caller)
+      runner.hang_up ();
   };
   if (!o.quiet)
     runner.on_tick = [&status, role] { print_status (status, role); };
   int rc = runner.run (o.seconds);
-  if (!o.quiet)
+  if (status_line_open)
     printf ("\n");
+  status_line_open = false;
+  if (caller && status.any_ended) {
+    int status_rc = exit_status (status.last_reason);
+    printf ("call: %s: %s\n", status_rc ? "call failed" : "call over", status.last_reason.c_str ());
+    rc = std::max (rc, status_rc);
+  }
+  fflush (stdout);
   return rc;
 }
 
@@ -280,6 +521,7 @@ serve (int argc, char **argv)
         " signaller::tls-key=" + quote (tls_key ? tls_key : "");
   printf ("serve: answering calls on %s://%s%s\n", tls_cert ? "https" : "http", listen ? listen : "127.0.0.1:8080",
       path ? path : "/call");
+  fflush (stdout);
   return run_party ("serve", party_description (source, sink, props, o.noise_suppression), o);
 }
 
@@ -334,6 +576,7 @@ call (int argc, char **argv)
   if (tls_ca)
     props += " signaller::tls-ca=" + quote (tls_ca);
   printf ("call: calling %s\n", url.c_str ());
+  fflush (stdout);
   return run_party ("call", party_description (source, sink, props, o.noise_suppression), o);
 }
 

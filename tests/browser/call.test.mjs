@@ -24,11 +24,18 @@
 //   --page-url URL        [VOICECALL_PAGE_URL] default http://127.0.0.1:{port}/ (add ?token=... here)
 //   --call-seconds S      [VOICECALL_CALL_SECONDS] how long the call lasts before hanging up (default 4)
 //   --timeout S           [VOICECALL_TIMEOUT] limit for each wait (default 20)
+//   --peer-timeout-ms MS  [VOICECALL_PEER_TIMEOUT_MS] the callee's voicecall peer-timeout (default 5000)
 //   --chromium PATH       [CHROMIUM] default /usr/bin/chromium
 //   --analyse FILE.wav    only print the built-in analyser's dominant frequency of FILE.wav
 //
 // Modes: call           Call, check tones both ways, stats, screenshot, Hang up (DELETE), stop callee, check WAV.
-//        remote-hangup  Call, then SIGINT the callee and check the page says "Call ended by the other side".
+//        remote-hangup  Call, then SIGINT the callee: within 2 s the page must say "The other side hung up" and
+//                       close its peer connection; prints what the page saw and when (the callee's answer to
+//                       the held GET on the session, DTLS/ICE/connection states, remote track mute/ended).
+//        page-closed    Call, then close the page without Hang up: the callee must end the session within
+//                       --peer-timeout-ms + 1 s (its log must show voicecall-session-state ended: run gst-launch -m).
+//        page-crash     The same, but the page's renderer crashes (chrome://crash): no goodbye at all, so the
+//                       callee must end the session with reason "timeout" within --peer-timeout-ms + 1 s.
 //        errors         The page must say in words: network failure (?url= to a closed port), microphone denied.
 //        busy           While one page is in a call, a second page must show the 503 "busy" error.
 //        unauthorized   Needs a callee started with a token and --page-url with ?token=GOOD: without the
@@ -46,7 +53,7 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const { values: cli } = parseArgs({
   options: Object.fromEntries(['callee-cmd', 'port', 'out-wav', 'remote-hz', 'tone-hz', 'tolerance', 'tone-freq-cmd',
-    'screenshot', 'out-dir', 'mode', 'page-url', 'call-seconds', 'timeout', 'chromium', 'analyse'].map((k) => [k, { type: 'string' }])),
+    'screenshot', 'out-dir', 'mode', 'page-url', 'call-seconds', 'timeout', 'chromium', 'analyse', 'peer-timeout-ms'].map((k) => [k, { type: 'string' }])),
 });
 const opt = (name, env, def) => cli[name] ?? process.env[env] ?? def;
 
@@ -63,6 +70,8 @@ const pageUrlOpt = opt('page-url', 'VOICECALL_PAGE_URL', 'http://127.0.0.1:{port
 const callSeconds = Number(opt('call-seconds', 'VOICECALL_CALL_SECONDS', 4));
 const timeoutMs = 1000 * Number(opt('timeout', 'VOICECALL_TIMEOUT', 20));
 const chromiumPath = opt('chromium', 'CHROMIUM', '/usr/bin/chromium');
+const peerTimeoutMs = Number(opt('peer-timeout-ms', 'VOICECALL_PEER_TIMEOUT_MS', 5000));
+const HANGUP_LIMIT_MS = 2000;  // the page must notice the callee's hang-up within this
 const htmlPath = path.resolve(HERE, '../../gst/web/index.html');
 
 class TestFailure extends Error {}
@@ -81,7 +90,7 @@ if (!calleeCmd) {
   console.error('call.test.mjs: give the callee command with --callee-cmd or VOICECALL_CALLEE_CMD (see the header).');
   process.exit(2);
 }
-for (const m of modes) if (!['call', 'remote-hangup', 'busy', 'unauthorized', 'errors'].includes(m)) { console.error(`unknown mode ${m}`); process.exit(2); }
+for (const m of modes) if (!['call', 'remote-hangup', 'page-closed', 'page-crash', 'busy', 'unauthorized', 'errors'].includes(m)) { console.error(`unknown mode ${m}`); process.exit(2); }
 
 let chromium;
 try {
@@ -226,6 +235,33 @@ class Callee {
     log(`callee pid ${this.proc.pid}: ${cmd}`);
   }
 
+  text() {
+    try { return fs.readFileSync(this.logFile, 'utf8'); } catch { return ''; }
+  }
+
+  // Waits until the callee's log (from byte `from` on) says a session ended; returns
+  // { at: Date.now() when seen, reason }. gst-launch -m: voicecall-session-state ... ended (or
+  // voicecall-session-ended); the CLI: "call ID with PEER: ended...: REASON".
+  async waitSessionEnded(from, limitMs) {
+    const end = Date.now() + limitMs;
+    const re = /voicecall-session-state.*state=\(string\)ended.*|voicecall-session-ended.*|call \S+ with .*: ended.*/;
+    while (Date.now() < end) {
+      const m = this.text().slice(from).match(re);
+      if (m) {
+        const at = Date.now();
+        const r = m[0].match(/reason=\(string\)("(?:[^"\\]|\\.)*"|[^,;]*)/);
+        const reason = r ? r[1].replace(/^"|"$/g, '').replace(/\\(.)/g, '$1')
+          : (m[0].match(/: ended(?: before it connected)?: (.*?)(?: after [0-9.]+ s)?$/) || [])[1]?.split(' (')[0];
+        return { at, reason };
+      }
+      if (this.exited) break;
+      await sleep(20);
+    }
+    const quiet = /voicecall-stats|voicecall-adaptation|state-changed|rtp-source-sdes/;  // gst-launch -m noise
+    fail(`the callee did not end the session within ${limitMs} ms:\n` +
+      this.text().split('\n').filter((l) => !quiet.test(l)).slice(-25).join('\n'));
+  }
+
   tail(lines = 25) {
     try { return fs.readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n'); } catch { return ''; }
   }
@@ -303,6 +339,7 @@ const vc = (page) => page.evaluate(() => {
   const v = window.voicecall;
   return { state: v.state, lastError: v.lastError, timings: v.timings, stats: v.stats, inputLevel: v.inputLevel,
     outputLevel: v.outputLevel, inputDb: v.inputDb, outputDb: v.outputDb, stateText: document.getElementById('state').textContent,
+    endedBy: v.endedBy, closedAt: v.closedAt, events: v.events,
     errorText: document.getElementById('error').hidden ? '' : document.getElementById('error').textContent };
 });
 
@@ -419,15 +456,37 @@ async function scenario(mode) {
     }
 
     if (mode === 'remote-hangup') {
+      const pageT0 = await page.evaluate(() => performance.now());
       const t0 = Date.now();
       process.kill(callee.proc.pid, 'SIGINT');
       log('sent SIGINT to the callee during the call');
       const v = await waitState(page, ['ended', 'failed', 'hungup'], 'after the callee hung up');
-      if (v.state !== 'ended' || !/Call ended by the other side/.test(v.stateText)) {
-        fail(`after the callee hung up the page should say "Call ended by the other side", it shows "${v.stateText}" / "${v.errorText}"`);
-      }
       result.endedMs = Date.now() - t0;
-      log(`page showed "${v.stateText}" ${result.endedMs} ms after SIGINT`);
+      await sleep(300);  // let late events arrive, for the record
+      const seen = (await vc(page)).events.filter((e) => e.t >= pageT0).map((e) => `${e.what} +${Math.round(e.t - pageT0)} ms`);
+      result.chromiumSaw = seen.join(', ') || 'nothing';
+      log(`page showed "${v.stateText}" ${result.endedMs} ms after SIGINT; the page saw: ${result.chromiumSaw}`);
+      if (v.state !== 'ended' || v.endedBy !== 'remote-hangup' || !/The other side hung up/.test(v.stateText)) {
+        fail(`after the callee hung up the page should say "The other side hung up", it shows "${v.stateText}" / "${v.errorText}" ` +
+          `after ${result.endedMs} ms (the page saw: ${result.chromiumSaw})`);
+      }
+      if (result.endedMs > HANGUP_LIMIT_MS) fail(`the page noticed the hang-up after ${result.endedMs} ms, more than ${HANGUP_LIMIT_MS} ms`);
+      if (v.closedAt === undefined) fail('the page did not close its peer connection after the hang-up');
+    } else if (mode === 'page-closed' || mode === 'page-crash') {
+      const from = callee.text().length;
+      const t0 = Date.now();
+      if (mode === 'page-closed') {
+        await page.close();  // no Hang up click
+      } else {
+        await page.goto('chrome://crash').catch((e) => log(`renderer crashed: ${e.message.split('\n')[0]}`));
+      }
+      const limit = peerTimeoutMs + 1000;
+      const { at, reason } = await callee.waitSessionEnded(from, limit + 5000);
+      result.calleeEndedMs = at - t0;
+      result.calleeReason = reason;
+      log(`callee ended the session (${reason}) ${result.calleeEndedMs} ms after the page was ${mode === 'page-closed' ? 'closed' : 'crashed'}`);
+      if (result.calleeEndedMs > limit) fail(`the callee ended the session after ${result.calleeEndedMs} ms, more than peer-timeout + 1 s (${limit} ms)`);
+      if (mode === 'page-crash' && reason !== 'timeout') fail(`after the page crashed the callee's session ended with reason "${reason}", expected "timeout"`);
     } else {
       await sleep(Math.max(0, callSeconds * 1000 - (Date.now() - clickedAt)));  // let the call last a while
       if (mode === 'call' && screenshot) {
@@ -474,6 +533,15 @@ async function scenario(mode) {
   }
 }
 
+// What GLib's default log handler prints for g_critical / g_warning, in any domain.
+const GLIB_COMPLAINT = /(CRITICAL|WARNING) \*\*: /;
+function checkGlibComplaints(logFile) {
+  let text = '';
+  try { text = fs.readFileSync(logFile, 'utf8'); } catch { return; }
+  const bad = text.split('\n').find((l) => GLIB_COMPLAINT.test(l));
+  if (bad) fail(`the callee printed a GLib warning: ${bad.trim()} (log: ${logFile})`);
+}
+
 fs.mkdirSync(outDir, { recursive: true });
 writeToneWav(toneWav, toneHz);
 log(`output in ${outDir}; chromium ${chromiumPath}; modes ${modes.join(', ')}`);
@@ -482,11 +550,13 @@ for (const mode of modes) {
   const t0 = Date.now();
   try {
     const r = await scenario(mode);
+    checkGlibComplaints(path.join(outDir, `callee-${mode}.log`));
     passed++;
     const facts = [
       r.connected !== undefined && `click->connected ${r.connected} ms, click->audio ${r.audio} ms, page heard ${fmtHz(r.heardHz)}`,
       r.calleeHz !== undefined && `callee recorded ${fmtHz(r.calleeHz)}`,
-      r.endedMs !== undefined && `"ended" shown ${r.endedMs} ms after SIGINT`,
+      r.endedMs !== undefined && `"The other side hung up" shown ${r.endedMs} ms after SIGINT (the page saw: ${r.chromiumSaw})`,
+      r.calleeEndedMs !== undefined && `callee ended the session (${r.calleeReason}) ${r.calleeEndedMs} ms after the page went`,
       mode === 'errors' && 'network and microphone errors shown in words',
     ].filter(Boolean);
     console.log(`PASS ${mode}: ${facts.join(', ')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

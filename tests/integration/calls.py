@@ -17,12 +17,19 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER = os.path.join(HERE, "..", "peers", "aiortc_peer.py")
+PEER_WATCH = os.path.join(HERE, "aiortc_watch.py")  # the same peer, and TRACK_ENDED lines
 PY = "/usr/bin/python3"
+
+
+# What GLib's default log handler prints for g_critical / g_warning (any domain):
+# "(gst-launch-1.0:123): GStreamer-CRITICAL **: 05:25:07.394: ..." or "** (x:1): WARNING **: ...".
+GLIB_COMPLAINT = re.compile(r"(CRITICAL|WARNING) \*\*: ")
 
 
 class Failure(Exception):
@@ -47,17 +54,63 @@ class Env:
     def path(self, name):
         return os.path.join(self.tmp, name)
 
-    def start(self, name, argv):
+    def start(self, name, argv, env=None):
+        """Starts a process; a thread copies its output to NAME.log and notes when each line
+        came (time.monotonic()), for wait_line."""
         log = open(self.path(name + ".log"), "w")
-        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                             start_new_session=True)
-        p.name, p.logpath = name, log.name
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env=env or self.env, start_new_session=True)
+        p.name, p.logpath, p.lines, p.started = name, log.name, [], time.monotonic()
+
+        def copy():
+            for raw in iter(p.stdout.readline, b""):
+                line = raw.decode("utf-8", "replace")
+                p.lines.append((time.monotonic(), line.rstrip("\n")))
+                log.write(line)
+                log.flush()
+            log.close()
+
+        p.reader = threading.Thread(target=copy, daemon=True)
+        p.reader.start()
         self.procs.append(p)
         return p
 
     def log(self, p):
         with open(p.logpath) as f:
             return f.read()
+
+    def wait_line(self, proc, pattern, timeout, after=0.0):
+        """The time.monotonic() at which a line matching pattern came (after `after`), and
+        the match."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for t, line in list(proc.lines):
+                m = re.search(pattern, line) if t >= after else None
+                if m:
+                    return t, m
+            if time.monotonic() > deadline or (proc.poll() is not None and not proc.reader.is_alive()):
+                break
+            time.sleep(0.01)
+        raise Failure(f"{proc.name}: no line matching '{pattern}' within {timeout} s:\n{self.log(proc)[-3000:]}")
+
+    def exits_by_itself(self, proc, timeout):
+        """Waits for proc to exit on its own; returns (exit status, when)."""
+        try:
+            rc = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure(f"{proc.name} did not exit by itself within {timeout} s:\n{self.log(proc)[-2000:]}")
+        proc.reader.join(5)
+        return rc, time.monotonic()
+
+    def check_output(self):
+        """Fails on any GLib CRITICAL or WARNING printed by a process this case started."""
+        for p in self.procs:
+            if p.poll() is not None:
+                p.reader.join(5)
+            for _, line in list(p.lines):
+                if GLIB_COMPLAINT.search(line):
+                    raise Failure(f"{p.name} printed a GLib warning: {line.strip()}\n"
+                                  f"(full log: {p.logpath})")
 
     def stop(self, p, timeout=10):
         """SIGINT (hang-up), then wait; SIGKILL if it does not end."""
@@ -242,8 +295,12 @@ def case_two_callers(env):
     env.stop(callee)
     env.expect_tone("first caller heard", env.path("c1.wav"), 880)
     env.expect_tone("second caller heard", env.path("c2.wav"), 880)
-    # We hear the first caller; after it hung up, the second one.
-    env.expect_tone("callee heard (last: the second caller)", env.path("callee.wav"), 660)
+    # We hear the first caller; after it hung up, the second one: the end of the recording is
+    # the second caller's (the whole file may be mostly the first's).
+    hz = tail_frequency(env.path("callee.wav"), 1.5)
+    print(f"  callee heard at the end: {hz:.1f} Hz (expected the second caller's 660)")
+    if abs(hz - 660) > 660 * 0.02:
+        raise Failure(f"after the first caller hung up the callee heard {hz:.1f} Hz, expected the second caller's 660 Hz")
 
 
 def case_cli(env):
@@ -255,19 +312,117 @@ def case_cli(env):
     env.wait_http(port, serve)
     call = env.start("call", [env.cli, "call", f"http://127.0.0.1:{port}/call", "--source",
                               "tone:440", "--sink", "wav:" + env.path("call.wav"),
-                              "--ice-address", "127.0.0.1", "--seconds", "4"])
+                              "--ice-address", "127.0.0.1", "--seconds", "5"])
     try:
         rc = call.wait(30)
     except subprocess.TimeoutExpired:
-        raise Failure("call did not end after --seconds 4:\n" + env.log(call)[-2000:])
+        raise Failure("call did not end after --seconds 5:\n" + env.log(call)[-2000:])
     log = env.log(call)
     if rc != 0:
         raise Failure(f"call exited {rc}:\n{log[-2000:]}")
     if not re.search(r"rtt \d+ ms \| loss [0-9.]+% \| jitter [0-9.]+ ms \| send \d+ kbit/s", log):
         raise Failure("no live status line with stats:\n" + log[-2000:])
+    # The life of the call, a line each; the status line shows the call's duration and the
+    # selected candidate types.
+    for pattern in [r"call \S+ with \S+: connecting", r"call \S+ with \S+: connected",
+                    r"\[call 00:0[1-4]\] connected host/host \| rtt",
+                    r"call \S+ with \S+: ended: local hang-up after [0-9.]+ s$",
+                    r"call: call over: local hang-up"]:
+        if not re.search(pattern, log, re.M):
+            raise Failure(f"no line matching '{pattern}' in the call's output:\n{log[-2000:]}")
+    t_end, _ = session_ended(env, serve, 0, 5, CLI_ENDED)
+    # Back to waiting, with no stale call, stats or received level.
+    env.wait_line(serve, r"^\[serve\] waiting for calls \| in -?\d+ dB$", 3, t_end)
     env.stop(serve)
     env.expect_tone("call heard", env.path("call.wav"), 880)
     env.expect_tone("serve heard", env.path("serve.wav"), 440)
+
+
+def case_cli_remote_hangup(env):
+    """gst-voicecall call, the callee (serve --seconds 4) hangs up: call exits by itself, status 0, saying why."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}", "--quiet",
+                                "--source", "tone:880", "--sink", "none", "--ice-address", "127.0.0.1",
+                                "--seconds", "4"])
+    env.wait_http(port, serve)
+    call = env.start("call", [env.cli, "call", f"http://127.0.0.1:{port}/call", "--source",
+                              "tone:440", "--sink", "wav:" + env.path("call.wav"), "--quiet",
+                              "--ice-address", "127.0.0.1"])
+    t0, _ = session_ended(env, serve, 0, 15, CLI_ENDED)
+    rc, t1 = env.exits_by_itself(call, 5)
+    log = env.log(call)
+    print(f"  call exited {rc} {(t1 - t0) * 1000:.0f} ms after serve hung up")
+    if rc != 0 or not re.search(r"ended: remote hang-up after [0-9.]+ s$", log, re.M) \
+            or "call over: remote hang-up" not in log:
+        raise Failure(f"expected exit status 0 and lines saying 'remote hang-up' (exit {rc}):\n{log[-2000:]}")
+    env.exits_by_itself(serve, 5)
+    wav_frames(env.path("call.wav"))
+    env.expect_tone("call heard", env.path("call.wav"), 880)
+
+
+def case_cli_callee_killed(env):
+    """gst-voicecall call whose callee is killed (-9): it exits by itself, status 5 (timeout), saying why."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}", "--quiet",
+                                "--source", "tone:880", "--sink", "none", "--ice-address", "127.0.0.1"])
+    env.wait_http(port, serve)
+    call = env.start("call", [env.cli, "call", f"http://127.0.0.1:{port}/call", "--source",
+                              "tone:440", "--sink", "wav:" + env.path("call.wav"), "--quiet",
+                              "--ice-address", "127.0.0.1", "--peer-timeout", str(PEER_TIMEOUT_MS)])
+    env.wait_for(call, r"hearing them", 20)
+    time.sleep(1)
+    t0 = time.monotonic()
+    serve.kill()
+    rc, t1 = env.exits_by_itself(call, PEER_TIMEOUT_MS / 1000 + 6)
+    log = env.log(call)
+    print(f"  call exited {rc} {(t1 - t0) * 1000:.0f} ms after the callee was killed")
+    if rc != 5 or not re.search(r"ended: timeout.* after [0-9.]+ s", log) or "call failed: timeout" not in log:
+        raise Failure(f"expected exit status 5 and lines saying 'timeout' (exit {rc}):\n{log[-2000:]}")
+    wav_frames(env.path("call.wav"))
+    env.expect_tone("call heard", env.path("call.wav"), 880)
+
+
+def case_cli_clean_stops(env):
+    """serve stopped with no call, and serve/call with a broken source: no GLib CRITICAL or WARNING."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}", "--source",
+                                "tone:880", "--sink", "wav:" + env.path("serve.wav"),
+                                "--ice-address", "127.0.0.1"])
+    env.wait_http(port, serve)
+    time.sleep(1)
+    rc = env.stop(serve)
+    if rc != 0:
+        raise Failure(f"serve stopped with no call exited {rc}:\n{env.log(serve)[-2000:]}")
+    bad = env.path("not-audio.wav")
+    with open(bad, "w") as f:
+        f.write("this is not a WAV file\n")
+    for role, extra in [("serve", ["--listen", f"127.0.0.1:{free_port()}"]),
+                        ("call", [f"http://127.0.0.1:{port}/call"])]:
+        p = env.start(role + "-bad-source", [env.cli, role, *extra, "--source", "wav:" + bad,
+                                             "--sink", "none", "--ice-address", "127.0.0.1"])
+        rc, _ = env.exits_by_itself(p, 10)
+        log = env.log(p)
+        if rc != 1 or "error" not in log:
+            raise Failure(f"{role} with a broken source: expected exit 1 and an error (exit {rc}):\n{log[-2000:]}")
+        print(f"  {role} with a broken source: " + next(l for l in log.splitlines() if "error" in l))
+    # env.check_output() (after every case) fails it on any CRITICAL / WARNING.
+
+
+def case_cli_refused(env):
+    """gst-voicecall call without the callee's token: refused (401), exit status 3, saying why."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}", "--quiet",
+                                "--source", "tone:880", "--sink", "none", "--token", "SECRET",
+                                "--ice-address", "127.0.0.1"])
+    env.wait_http(port, serve)
+    call = env.start("call", [env.cli, "call", f"http://127.0.0.1:{port}/call", "--source",
+                              "tone:440", "--sink", "none", "--quiet", "--ice-address", "127.0.0.1"])
+    rc, _ = env.exits_by_itself(call, 15)
+    log = env.log(call)
+    print(f"  call exited {rc}: " + (log.strip().splitlines() or [""])[-1])
+    if rc != 3 or "call failed: refused" not in log or "401" not in log:
+        raise Failure(f"expected exit status 3, 'call failed: refused' and the 401 (exit {rc}):\n{log[-2000:]}")
+    env.stop(serve)
 
 
 def case_unreachable(env):
@@ -284,6 +439,273 @@ def case_unreachable(env):
     if rc == 0 or f"127.0.0.1:{port}/call" not in log:
         raise Failure(f"expected an error naming the URL (exit {rc}):\n{log[-2000:]}")
     print("  " + next(l for l in log.splitlines() if "ERROR" in l))
+
+# ---- the end of a call ------------------------------------------------------------------
+
+# gst-launch-1.0 -m prints our bus messages; the end of a session is voicecall-session-state
+# with state=ended (and voicecall-session-ended). The CLI prints "call ID with PEER: ended...".
+GST_ENDED = r"voicecall-session-state.*state=\(string\)ended|voicecall-session-ended"
+CLI_ENDED = r"call \S+ with .*: ended(?: before it connected)?: (.*?)(?: after [0-9.]+ s)?$"
+END_LIMIT = 1.0  # a hang-up must be noticed within this many seconds
+
+
+def reason_of(line):
+    """The reason field of a gst-launch -m bus message line, or of a CLI 'ended:' line."""
+    m = re.search(r'reason=\(string\)("(?:[^"\\]|\\.)*"|[^,;]*)', line)
+    if m:
+        return re.sub(r"\\(.)", r"\1", m.group(1).strip('"'))
+    m = re.search(CLI_ENDED, line)
+    return m.group(1).split(" (")[0] if m else None
+
+
+def session_ended(env, proc, after, timeout, pattern=GST_ENDED):
+    """Waits for proc to report the end of a session (a line after `after`): (when, reason)."""
+    t, m = env.wait_line(proc, pattern, timeout, after)
+    line = next(l for tt, l in proc.lines if tt == t and re.search(pattern, l))
+    return t, reason_of(line)
+
+
+def expect_end(label, t0, t1, reason, want_reason, limit):
+    took = t1 - t0
+    print(f"  {label}: ended ({reason}) {took * 1000:.0f} ms after the hang-up (limit {limit * 1000:.0f} ms)")
+    if reason != want_reason:
+        raise Failure(f"{label}: session ended with reason {reason!r}, expected {want_reason!r}")
+    if took > limit:
+        raise Failure(f"{label}: noticed the end after {took:.2f} s, more than {limit} s")
+
+
+def wav_frames(path):
+    """Checks that a WAV was finalised (its header's data size matches the file); returns
+    its number of frames."""
+    import wave
+    try:
+        with wave.open(path, "rb") as w:
+            frames, width, channels = w.getnframes(), w.getsampwidth(), w.getnchannels()
+    except (OSError, EOFError, wave.Error) as e:
+        raise Failure(f"{path} is not a valid WAV: {e}")
+    data = os.path.getsize(path) - 44
+    if frames == 0 or abs(frames * width * channels - data) > 64:
+        raise Failure(f"{path} was not finalised: header says {frames} frames, the file holds "
+                      f"{data // (width * channels)}")
+    return frames
+
+
+def tail_frequency(path, seconds):
+    """Dominant frequency of the last `seconds` of a 16-bit WAV (Hann window, peak bin)."""
+    import wave
+    import numpy as np
+    with wave.open(path, "rb") as w:
+        rate, channels = w.getframerate(), w.getnchannels()
+        n = w.getnframes()
+        w.setpos(max(0, n - int(seconds * rate)))
+        x = np.frombuffer(w.readframes(n), dtype="<i2").astype(float)
+    x = x.reshape(-1, channels).mean(axis=1)
+    if len(x) < rate // 4:
+        raise Failure(f"{path}: only {len(x)} frames to analyse")
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    spec[: int(20 * len(x) / rate)] = 0
+    return np.argmax(spec) * rate / len(x)
+
+
+def connected_pair(env, caller_props, callee_props=(), protocol="whip", caller_freq=440,
+                   callee_freq=880):
+    """A gst-launch callee and a gst-launch caller in a call, both hearing each other."""
+    port = free_port()
+    callee = callee_gst(env, port, callee_freq, env.path("callee.wav"), callee_props)
+    env.wait_http(port, callee)
+    path = "/call" if protocol == "whip" else "/offer"
+    caller = env.gst_launch("caller", env.party(caller_freq, [
+        f"url=http://127.0.0.1:{port}{path}", f"signaller::protocol={protocol}",
+        "ice-addresses=127.0.0.1", *caller_props], env.path("caller.wav")))
+    env.wait_for(caller, r"voicecall-first-audio", 20)
+    env.wait_for(callee, r"voicecall-first-audio", 20)
+    time.sleep(1.5)
+    return callee, caller
+
+
+def case_callee_hangs_up(env):
+    """the callee (gst-launch -e) is stopped with SIGINT: our caller ends within 1 s, exits by itself, WAV valid."""
+    callee, caller = connected_pair(env, [])
+    t0 = time.monotonic()
+    callee.send_signal(signal.SIGINT)
+    t1, reason = session_ended(env, caller, t0, 10)
+    expect_end("caller", t0, t1, reason, "remote hang-up", END_LIMIT)
+    rc, t2 = env.exits_by_itself(caller, 5)
+    print(f"  caller's gst-launch exited {rc} by itself {(t2 - t0) * 1000:.0f} ms after the hang-up")
+    if rc != 0:
+        raise Failure(f"the caller exited {rc}:\n{env.log(caller)[-2000:]}")
+    env.stop(callee)
+    wav_frames(env.path("caller.wav"))
+    env.expect_tone("caller heard", env.path("caller.wav"), 880)
+    env.expect_tone("callee heard", env.path("callee.wav"), 440)
+
+
+def caller_hangs_up(env, protocol):
+    callee, caller = connected_pair(env, [], protocol=protocol)
+    t0 = time.monotonic()
+    caller.send_signal(signal.SIGINT)
+    t1, reason = session_ended(env, callee, t0, 10)
+    expect_end("callee", t0, t1, reason, "remote hang-up", END_LIMIT)
+    env.stop(caller)
+    env.stop(callee)
+    env.expect_tone("caller heard", env.path("caller.wav"), 880)
+    env.expect_tone("callee heard", env.path("callee.wav"), 440)
+
+
+def case_caller_hangs_up_whip(env):
+    """the caller (gst-launch -e, WHIP) is stopped with SIGINT: the callee ends within 1 s."""
+    caller_hangs_up(env, "whip")
+
+
+def case_caller_hangs_up_json(env):
+    """the caller (gst-launch -e, JSON: no DELETE; the signalling connection closes) hangs up: the callee ends within 1 s."""
+    caller_hangs_up(env, "json")
+
+
+def case_serve_seconds_hangs_up(env):
+    """gst-voicecall serve --seconds 5 hangs up by itself: our caller ends within 1 s and exits, WAV valid."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}", "--quiet",
+                                "--source", "tone:880", "--sink", "wav:" + env.path("serve.wav"),
+                                "--ice-address", "127.0.0.1", "--seconds", "5"])
+    env.wait_http(port, serve)
+    caller = env.gst_launch("caller", env.party(440, [
+        f"url=http://127.0.0.1:{port}/call", "ice-addresses=127.0.0.1"], env.path("caller.wav")))
+    env.wait_for(caller, r"voicecall-first-audio", 20)
+    # serve's own line for its hang-up is when it ended the call.
+    t0, reason = session_ended(env, serve, 0, 10, CLI_ENDED)
+    if reason != "local hang-up":
+        raise Failure(f"serve --seconds ended its call with {reason!r}, expected 'local hang-up'")
+    t1, reason = session_ended(env, caller, 0, 10)
+    expect_end("caller", t0, t1, reason, "remote hang-up", END_LIMIT)
+    rc, _ = env.exits_by_itself(caller, 5)
+    if rc != 0:
+        raise Failure(f"the caller exited {rc}:\n{env.log(caller)[-2000:]}")
+    rc, _ = env.exits_by_itself(serve, 10)
+    if rc != 0:
+        raise Failure(f"serve --seconds exited {rc}:\n{env.log(serve)[-2000:]}")
+    wav_frames(env.path("caller.wav"))
+    env.expect_tone("caller heard", env.path("caller.wav"), 880)
+    env.expect_tone("serve heard", env.path("serve.wav"), 440)
+
+
+def case_aiortc_sees_our_hangup(env):
+    """our caller hangs up on a real aiortc server (JSON: no DELETE): aiortc's track or connection ends within 1 s."""
+    port = free_port()
+    server = env.start("aiortc-server", [PY, PEER_WATCH, "server", "--listen", f"127.0.0.1:{port}",
+                                         "--freq", "1000", "--record", env.path("aiortc.wav")])
+    env.wait_for(server, r"LISTENING", 20)
+    caller = env.gst_launch("caller", env.party(440, [
+        f"url=http://127.0.0.1:{port}/offer", "signaller::protocol=json",
+        "ice-addresses=127.0.0.1"], env.path("caller.wav")))
+    env.wait_for(caller, r"voicecall-first-audio", 20)
+    env.wait_for(server, r"FIRST_AUDIO_MS", 10)
+    time.sleep(1.5)
+    t0 = time.monotonic()
+    caller.send_signal(signal.SIGINT)
+    # RTCP BYE ends aiortc's track; DTLS close_notify closes its connection.
+    t1, m = env.wait_line(server, r"^(TRACK_ENDED|STATE pc=1 connection=(?:closed|failed))", 10, t0)
+    took = t1 - t0
+    print(f"  aiortc: {m.group(1)} {took * 1000:.0f} ms after our hang-up (limit {END_LIMIT * 1000:.0f} ms)")
+    if "failed" in m.group(1) or took > END_LIMIT:
+        raise Failure(f"aiortc saw {m.group(1)} after {took:.2f} s, expected the track to end or the "
+                      f"connection to close within {END_LIMIT} s")
+    try:
+        t2, m2 = env.wait_line(server, r"^STATE pc=1 connection=\S+", 1.5, t0)
+        print(f"  aiortc: {m2.group(0)} {(t2 - t0) * 1000:.0f} ms after our hang-up")
+    except Failure:
+        print("  aiortc: its connectionState did not change within 1.5 s (no DTLS close_notify)")
+    env.stop(caller)
+    env.stop(server)
+    env.expect_tone("our caller heard", env.path("caller.wav"), 1000)
+    env.expect_tone("aiortc server heard", env.path("aiortc.wav"), 440)
+
+
+def case_we_see_aiortc_hangup(env):
+    """a real aiortc client (JSON: no DELETE) hangs up after 3 s: our callee ends within 1 s."""
+    port = free_port()
+    callee = callee_gst(env, port, 880, env.path("callee.wav"))
+    env.wait_http(port, callee)
+    client = env.start("aiortc-client", [PY, PEER, "client", "--url", f"http://127.0.0.1:{port}/offer",
+                                         "--protocol", "json", "--freq", "660", "--duration", "3",
+                                         "--record", env.path("aiortc.wav")])
+    env.wait_for(callee, r"voicecall-first-audio", 20)
+    t0, _ = env.wait_line(client, r"^HANGUP", 20)
+    t1, reason = session_ended(env, callee, 0, 10)
+    expect_end("our callee", t0, t1, reason, "remote hang-up", END_LIMIT)
+    rc, _ = env.exits_by_itself(client, 10)
+    if rc != 0:
+        raise Failure(f"aiortc client exited {rc}:\n{env.log(client)[-2000:]}")
+    env.stop(callee)
+    env.expect_tone("aiortc client heard", env.path("aiortc.wav"), 880)
+    env.expect_tone("our callee heard", env.path("callee.wav"), 660)
+
+
+PEER_TIMEOUT_MS = 2000
+
+
+def case_caller_killed(env):
+    """kill -9 of a caller: serve ends its call within peer-timeout + 1 s (timeout), and a new call works."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}", "--quiet",
+                                "--source", "tone:880", "--sink", "wav:" + env.path("serve.wav"),
+                                "--ice-address", "127.0.0.1", "--peer-timeout", str(PEER_TIMEOUT_MS)])
+    env.wait_http(port, serve)
+    first = env.gst_launch("caller1", env.party(440, [
+        f"url=http://127.0.0.1:{port}/call", "ice-addresses=127.0.0.1"], env.path("c1.wav")))
+    env.wait_for(first, r"voicecall-first-audio", 20)
+    time.sleep(1)
+    t0 = time.monotonic()
+    first.kill()
+    t1, reason = session_ended(env, serve, t0, 10, CLI_ENDED)
+    expect_end("serve", t0, t1, reason, "timeout", PEER_TIMEOUT_MS / 1000 + 1)
+    second = env.gst_launch("caller2", env.party(660, [
+        f"url=http://127.0.0.1:{port}/call", "ice-addresses=127.0.0.1"], env.path("c2.wav")))
+    env.wait_for(second, r"voicecall-first-audio", 20)
+    time.sleep(2)
+    env.stop(second)
+    session_ended(env, serve, t1 + 0.001, 5, CLI_ENDED)
+    if serve.poll() is not None:
+        raise Failure("serve exited:\n" + env.log(serve)[-2000:])
+    env.stop(serve)
+    env.expect_tone("the new caller heard", env.path("c2.wav"), 880)
+    hz = tail_frequency(env.path("serve.wav"), 1.0)
+    print(f"  serve heard at the end: {hz:.1f} Hz (expected the new caller's 660)")
+    if abs(hz - 660) > 660 * 0.02:
+        raise Failure(f"serve heard {hz:.1f} Hz from the new caller, expected 660 Hz")
+
+
+def case_callee_killed(env):
+    """kill -9 of the callee: our caller ends within peer-timeout + 1 s (timeout) and gst-launch exits, WAV valid."""
+    callee, caller = connected_pair(env, [f"peer-timeout={PEER_TIMEOUT_MS}"])
+    t0 = time.monotonic()
+    callee.kill()
+    t1, reason = session_ended(env, caller, t0, 10)
+    expect_end("caller", t0, t1, reason, "timeout", PEER_TIMEOUT_MS / 1000 + 1)
+    rc, _ = env.exits_by_itself(caller, 5)
+    if rc != 0:
+        raise Failure(f"the caller exited {rc}:\n{env.log(caller)[-2000:]}")
+    wav_frames(env.path("caller.wav"))
+    env.expect_tone("caller heard", env.path("caller.wav"), 880)
+
+
+
+def case_critical_is_caught(env):
+    """the suite's own check: a process that prints a GLib CRITICAL fails its case."""
+    p = env.start("critical", [PY, "-c", "import gi; gi.require_version('Gst', '1.0'); "
+                               "from gi.repository import Gst; Gst.init(None); "
+                               "Gst.util_uint64_scale_round(1, 1, 0); print('survived')"])
+    rc, _ = env.exits_by_itself(p, 20)
+    try:
+        env.check_output()
+    except Failure as e:
+        print("  caught: " + str(e).splitlines()[0])
+    else:
+        raise Failure("a GLib CRITICAL went unnoticed:\n" + env.log(p))
+    if "fatal-warnings" in env.env.get("G_DEBUG", "") and rc != -signal.SIGTRAP:
+        raise Failure(f"G_DEBUG=fatal-warnings is set but the CRITICAL did not stop the process (exit {rc})")
+    print(f"  the process exited {rc} (G_DEBUG={env.env.get('G_DEBUG', '')!r})")
+    env.procs.remove(p)  # its CRITICAL was the point: the case passes
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
@@ -306,6 +728,7 @@ def main():
         t0 = time.time()
         try:
             CASES[name](env)
+            env.check_output()
             print(f"{name}: PASS ({time.time() - t0:.1f} s)")
         except Failure as e:
             failed += 1
