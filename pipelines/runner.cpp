@@ -119,6 +119,8 @@ Runner::run (double seconds)
       failed_ = true;
     }
   }
+  if (!failed_ && on_started)
+    on_started ();
   guint sigint = g_unix_signal_add (SIGINT, [] (gpointer data) -> gboolean {
     fprintf (stderr, "\nhanging up\n");
     static_cast<Runner *> (data)->hang_up ();

@@ -24,6 +24,9 @@ public:
   int run (double seconds);
   /* Called for every element message of a pipeline (bus messages from voicecall, level). */
   std::function<void (GstElement *pipeline, GstMessage *message)> on_element_message;
+  /* Called once every pipeline is PLAYING (or live and on its way), before the loop runs:
+   * not called when one failed to start. */
+  std::function<void ()> on_started;
   /* Called once a second while running. */
   std::function<void ()> on_tick;
   /* Hangs up every pipeline (sends EOS). */

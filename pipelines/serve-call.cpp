@@ -112,9 +112,30 @@ common_call_properties (const CommonOptions &o, bool server)
   return props;
 }
 
+/* Whether the machine has a microphone GStreamer can open (an audio source device). */
+static bool
+have_microphone ()
+{
+  GstPtr<GstDeviceMonitor> monitor = adopt (gst_device_monitor_new ());
+  gst_device_monitor_add_filter (monitor.get (), "Audio/Source", nullptr);
+  GList *devices = gst_device_monitor_get_devices (monitor.get ());
+  bool any = devices != nullptr;
+  g_list_free_full (devices, gst_object_unref);
+  return any;
+}
+
 static bool
 build_descriptions (const CommonOptions &o, std::string *source, std::string *sink)
 {
+  if (o.seconds < 0 || o.peer_timeout < -1 || o.connect_timeout < -1) {
+    fprintf (stderr, "--seconds, --peer-timeout and --connect-timeout take a number >= 0\n");
+    return false;
+  }
+  if (!o.source && !have_microphone ()) {
+    fprintf (stderr, "no microphone found: give a source, e.g. --source tone:440 or "
+        "--source wav:voice.wav (see --help)\n");
+    return false;
+  }
   std::string error;
   *source = source_description (o.source ? o.source : "mic", &error);
   if (error.empty ())
@@ -427,7 +448,8 @@ exit_status (const std::string &reason)
 }
 
 static int
-run_party (const char *role, const std::string &description, const CommonOptions &o)
+run_party (const char *role, const std::string &description, const CommonOptions &o,
+    std::function<void (GstElement *)> started = nullptr)
 {
   Runner runner;
   std::string error;
@@ -436,6 +458,8 @@ run_party (const char *role, const std::string &description, const CommonOptions
     fprintf (stderr, "%s: %s\n", role, error.c_str ());
     return 1;
   }
+  if (started)
+    runner.on_started = [started, pipeline] { started (pipeline); };
   guard_levels (pipeline);
   Status status;
   bool caller = !strcmp (role, "call");
@@ -519,10 +543,24 @@ serve (int argc, char **argv)
   if (tls_cert || tls_key)
     props += " signaller::tls-certificate=" + quote (tls_cert ? tls_cert : "") +
         " signaller::tls-key=" + quote (tls_key ? tls_key : "");
-  printf ("serve: answering calls on %s://%s%s\n", tls_cert ? "https" : "http", listen ? listen : "127.0.0.1:8080",
-      path ? path : "/call");
-  fflush (stdout);
-  return run_party ("serve", party_description (source, sink, props, o.noise_suppression), o);
+  /* Said once the server listens, with the port it really got (--listen ADDR without a port,
+   * or :0, takes any free one); a port that is taken is an error instead. */
+  std::string scheme = tls_cert ? "https" : "http";
+  std::string host = listen ? listen : "127.0.0.1:8080";
+  if (host.find (':') != std::string::npos && host.back () != ']')
+    host = host.substr (0, host.rfind (':'));
+  std::string where = path ? path : "/call";
+  auto announce = [scheme, host, where] (GstElement *pipeline) {
+    GstPtr<GstElement> call = adopt (gst_bin_get_by_name (GST_BIN (pipeline), "call"));
+    guint port = 0;
+    if (call)
+      gst_child_proxy_get (GST_CHILD_PROXY (call.get ()), "signaller::port", &port, nullptr);
+    printf ("serve: answering calls on %s://%s:%u%s\n", scheme.c_str (), host.c_str (), port,
+        where.c_str ());
+    fflush (stdout);
+  };
+  return run_party ("serve", party_description (source, sink, props, o.noise_suppression), o,
+      announce);
 }
 
 int

@@ -408,6 +408,42 @@ def case_cli_clean_stops(env):
     # env.check_output() (after every case) fails it on any CRITICAL / WARNING.
 
 
+def case_cli_start_truths(env):
+    """The CLI says what it really does at start: the URL it bound, a taken port as an error
+    (and no 'answering' line), bad option values refused, and no microphone explained."""
+    serve = env.start("serve-any-port", [env.cli, "serve", "--listen", "127.0.0.1", "--quiet",
+                                         "--source", "tone:880", "--sink", "none"])
+    m = env.wait_for(serve, r"answering calls on http://127\.0\.0\.1:(\d+)/call", 10)
+    port = int(m.group(1))
+    if port == 0:
+        raise Failure("serve without a port printed port 0")
+    env.wait_http(port, serve)  # it really answers there
+    print(f"  --listen 127.0.0.1 answers on the port it printed ({port})")
+    taken = env.start("serve-taken", [env.cli, "serve", "--listen", f"127.0.0.1:{port}",
+                                      "--quiet", "--source", "tone:880", "--sink", "none"])
+    rc, _ = env.exits_by_itself(taken, 10)
+    log = env.log(taken)
+    if rc == 0 or "answering calls" in log or "Address already in use" not in log:
+        raise Failure(f"serve on a taken port: exit {rc}:\n{log[-1500:]}")
+    print("  a taken port: " + next(l for l in log.splitlines() if "already in use" in l))
+    env.stop(serve)
+    for argv, expect in [(["serve", "--seconds", "-5", "--source", "tone:880"], ">= 0"),
+                         (["call", f"http://127.0.0.1:{port}/call", "--peer-timeout", "-3",
+                           "--source", "tone:880"], ">= 0")]:
+        p = env.start("bad-value", [env.cli, *argv])
+        rc, _ = env.exits_by_itself(p, 10)
+        if rc != 2 or expect not in env.log(p):
+            raise Failure(f"{' '.join(argv)}: exit {rc}:\n{env.log(p)[-1500:]}")
+    print("  negative --seconds / --peer-timeout refused (exit 2)")
+    if not os.path.exists("/proc/asound/cards") or "no soundcards" in open("/proc/asound/cards").read():
+        p = env.start("no-mic", [env.cli, "call", f"http://127.0.0.1:{port}/call"])
+        rc, _ = env.exits_by_itself(p, 10)
+        log = env.log(p)
+        if rc != 2 or "--source tone:440" not in log or "ALSA" in log:
+            raise Failure(f"call without a microphone: exit {rc}:\n{log[-1500:]}")
+        print("  no microphone: " + log.strip().splitlines()[0])
+
+
 def case_cli_refused(env):
     """gst-voicecall call without the callee's token: refused (401), exit status 3, saying why."""
     port = free_port()
