@@ -125,6 +125,7 @@ struct Request {
   bool handled = false;               /* read completely, handed to handle_request */
   bool held = false;                  /* waiting for the element (no timer) */
   bool over_limit = false;            /* beyond max-connections: refused */
+  gint64 started_us = 0;              /* when the connection came */
   guint refuse_timer = 0;
 };
 
@@ -1199,6 +1200,7 @@ on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer data)
   auto req = std::make_unique<Request> ();
   req->self = self;
   req->msg = msg;
+  req->started_us = g_get_monotonic_time ();
   Request *raw = req.get ();
   priv->requests[msg] = std::move (req);
   g_object_weak_ref (G_OBJECT (msg), on_request_gone, self);
@@ -1207,6 +1209,30 @@ on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer data)
   arm_request_timer (self, raw);
 
   gsize open = priv->requests.size () + priv->closing.size ();
+  /* At the limit, the oldest connection that has not finished sending its request makes room
+   * (a slow-loris attack holds such connections open; a real caller's POST arrives whole in
+   * milliseconds): only when every other one is being answered or held is the new one
+   * refused. */
+  if (s.max_connections > 0 && open > s.max_connections) {
+    Request *oldest = nullptr;
+    for (auto &[m, r] : priv->requests)
+      if (m != msg && !r->handled && !r->held && !r->over_limit &&
+          soup_server_message_get_status (m) == 0 && (!oldest || r->started_us < oldest->started_us))
+        oldest = r.get ();
+    if (oldest) {
+      GST_INFO_OBJECT (self, "%zu connections open, max-connections is %u: closing the oldest "
+          "incomplete request", open, s.max_connections);
+      SoupServerMessage *victim = oldest->msg;
+      priv->rt.timeout (0, [self, victim] {
+        Request *r = find_request (self, victim);
+        if (r && !r->handled && !r->held && soup_server_message_get_status (victim) == 0)
+          close_request (self, victim, SOUP_STATUS_REQUEST_TIMEOUT, "the request was not "
+              "complete when the server needed its connection (max-connections)");
+      });
+      oldest->over_limit = true; /* it goes: not evicted twice */
+      return;
+    }
+  }
   if (s.max_connections > 0 && open > s.max_connections) {
     /* Refused once libsoup is done accepting it (not from inside its accept). If the whole
      * request is already in, the handlers answer 503 before that. */

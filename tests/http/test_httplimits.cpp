@@ -305,29 +305,51 @@ static void
 test_max_connections (void)
 {
   auto server = start_server ([] (GObject *s) { g_object_set (s, "max-connections", 4, nullptr); });
+  FakeServerElement element (server.get (), Mode::NOTHING);
   guint port = port_of (server.get ());
+
+  /* Four connections that never finish their request (slow-loris) hold every slot. A real
+   * request still gets through: the oldest incomplete one makes room (408, closed). */
   std::vector<std::unique_ptr<Raw>> idle;
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < 4; i++) {
     idle.push_back (std::make_unique<Raw> (port));
-  /* Let the server accept the four (an OPTIONS on a fifth would race them). */
-  g_usleep (100 * 1000);
-  Raw fifth (port);
+    g_usleep (20 * 1000); /* accepted in this order */
+  }
+  Raw real (port);
   gint64 t0 = now_ms ();
+  g_assert_true (real.send (raw_request ("OPTIONS", "/call")));
+  g_assert_cmpuint (real.response (2000).status, ==, 204);
+  g_assert_cmpint (now_ms () - t0, <, 1000);
+  RawResponse evicted = idle[0]->response (2000);
+  g_assert_cmpuint (evicted.status, ==, 408);
+  g_assert_cmpint (count (evicted.body, "max-connections"), ==, 1);
+  g_assert_true (idle[0]->wait_closed (2000));
+  g_assert_false (idle[3]->wait_closed (100)); /* the newer ones wait their turn */
+  idle.clear ();
+
+  /* Four calls held for the element's answer are busy, not idle: a fifth connection is
+   * refused (503), whole request or not. */
+  g_usleep (100 * 1000);
+  std::vector<std::unique_ptr<Raw>> held;
+  for (int i = 0; i < 4; i++) {
+    held.push_back (std::make_unique<Raw> (port));
+    g_assert_true (held.back ()->send (raw_request ("POST", "/call", "application/sdp",
+        kChromeOffer)));
+  }
+  g_assert_true (element.wait ([&] { return element.requested.size () == 4; }));
+  Raw fifth (port);
   RawResponse r = fifth.response (2000);
   g_assert_cmpuint (r.status, ==, 503);
   vc_assert_cmpstr (r.header ("Retry-After"), ==, "5");
   g_assert_cmpint (count (r.body, "max-connections"), ==, 1);
-  g_assert_cmpint (now_ms () - t0, <, 1000);
   g_assert_true (fifth.wait_closed (2000));
-
-  /* So is one whose request came in whole at once. */
   Raw sixth (port);
   g_assert_true (sixth.send (raw_request ("OPTIONS", "/call")));
   g_assert_cmpuint (sixth.response (2000).status, ==, 503);
 
   /* Once they are gone, there is room again (the server notices asynchronously: a bounded
    * number of real requests). */
-  idle.clear ();
+  held.clear ();
   fifth.close ();
   sixth.close ();
   guint status = 0;
