@@ -75,8 +75,9 @@ if [ "$SANITIZE" = 1 ]; then
     "$FUZZ_BUILD/meson-logs/testlog.json")
   t0=$(date +%s)
   rm -f "$ASAN_BUILD"/meson-logs/testlog-asan*.json
-  if { [ -d "$ASAN_BUILD" ] || meson setup "$ASAN_BUILD" -Db_sanitize=address,undefined; } &&
-      ninja -C "$ASAN_BUILD" -j"${JOBS:-2}"; then
+  # -O1, as ASan recommends: it builds in half the time of the default -O2
+  if { [ -d "$ASAN_BUILD" ] || meson setup "$ASAN_BUILD" -Db_sanitize=address,undefined \
+        -Doptimization=1; } && ninja -C "$ASAN_BUILD" -j"${JOBS:-2}"; then
     # Fill the plugin registry once, with LSan off: scanning loads every system plugin.
     GST_REGISTRY_1_0="$PWD/$ASAN_BUILD/tests/registry.bin" GST_REGISTRY_FORK=no \
       GST_PLUGIN_PATH_1_0="$PWD/$ASAN_BUILD/plugins/voicecall" GST_PLUGIN_LOADING_WHITELIST= \
