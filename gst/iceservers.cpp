@@ -26,15 +26,29 @@ header_safe (const std::string &s)
   return true;
 }
 
-static std::string
-unescape (const char *s)
+/* Credentials may hold anything printable; they are quoted or percent-encoded when written. */
+static bool
+credentials_safe (const Server &s)
 {
-  if (!s)
-    return "";
-  gchar *u = g_uri_unescape_string (s, nullptr);
-  std::string out = u ? u : "";
+  for (const std::string *v : {&s.username, &s.credential}) {
+    for (unsigned char c : *v) {
+      if (c < 0x20 || c == 0x7f)
+        return false;
+    }
+  }
+  return true;
+}
+
+/* Percent-decodes `s`; false if it is not valid percent-encoding ("%4x", "%00"). */
+static bool
+unescape (const std::string &s, std::string *out)
+{
+  gchar *u = g_uri_unescape_string (s.c_str (), nullptr);
+  if (!u)
+    return false;
+  *out = u;
   g_free (u);
-  return out;
+  return true;
 }
 
 /* "host", "host:port", "[v6]", "[v6]:port" */
@@ -66,6 +80,22 @@ parse_hostport (const std::string &hp, Server *out, std::string *error)
   }
   if (host.empty ()) {
     *error = "no host";
+    return false;
+  }
+  /* A host name or IPv4 address of letters, digits, "-", ".", "_" and "~" (RFC 3986
+   * unreserved), or an IPv6 address in brackets: anything else could not be written back
+   * as a URL that reads the same. */
+  bool bracketed = hp[0] == '[';
+  auto reg_name = [] (const std::string &h) {
+    for (unsigned char c : h) {
+      if (!g_ascii_isalnum (c) && c != '-' && c != '.' && c != '_' && c != '~')
+        return false;
+    }
+    return true;
+  };
+  if (bracketed ? !g_hostname_is_ip_address (host.c_str ()) || host.find (':') == std::string::npos
+                : !reg_name (host)) {
+    *error = "\"" + host + "\" is not a host name or an IPv4 or bracketed IPv6 address";
     return false;
   }
   if (!port.empty ()) {
@@ -114,9 +144,17 @@ parse (const char *url, Server *out, std::string *error)
     std::string userinfo = rest.substr (0, at);
     rest = rest.substr (at + 1);
     size_t c = userinfo.find (':');
-    out->username = unescape (userinfo.substr (0, c).c_str ());
-    if (c != std::string::npos)
-      out->credential = unescape (userinfo.substr (c + 1).c_str ());
+    /* A credential that does not decode is refused, not dropped: the server would be used
+     * without it. */
+    if (!unescape (userinfo.substr (0, c), &out->username) ||
+        (c != std::string::npos && !unescape (userinfo.substr (c + 1), &out->credential))) {
+      *error = "\"" + s + "\" has a malformed percent-encoding in its credentials";
+      return false;
+    }
+    if (out->username.empty () && !out->credential.empty ()) {
+      *error = "\"" + s + "\" has a credential but no username";
+      return false;
+    }
   }
   if (!rest.empty () && rest.back () == '/')
     rest.pop_back ();
@@ -128,13 +166,9 @@ parse (const char *url, Server *out, std::string *error)
     *error = "\"" + s + "\" contains characters not allowed in a URL";
     return false;
   }
-  for (const std::string *v : {&out->username, &out->credential}) {
-    for (unsigned char c : *v) {
-      if (c < 0x20 || c == 0x7f) {
-        *error = "\"" + s + "\" has a control character in its credentials";
-        return false;
-      }
-    }
+  if (!credentials_safe (*out)) {
+    *error = "\"" + s + "\" has a control character in its credentials";
+    return false;
   }
   return true;
 }
@@ -224,7 +258,8 @@ from_link_header (const char *value)
         s.username = param ("username");
         s.credential = param ("credential");
       }
-      out.push_back (s);
+      if (credentials_safe (s))
+        out.push_back (s);
     }
     soup_header_free_param_list (p);
   }

@@ -15,7 +15,12 @@ string_member (JsonObject *obj, const char *name, std::string *out)
   JsonNode *n = json_object_get_member (obj, name);
   if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
     return false;
-  *out = json_node_get_string (n);
+  /* json-glib also takes escapes JSON does not have ("\601" is the byte 0x81): what is not
+   * UTF-8 is not a string. */
+  const char *s = json_node_get_string (n);
+  if (!s || !g_utf8_validate (s, -1, nullptr))
+    return false;
+  *out = s;
   return true;
 }
 
@@ -24,6 +29,12 @@ parse (const char *body, gsize len, std::string *type, std::string *sdp, std::st
 {
   if (!body || len == 0) {
     *error = "the body is empty";
+    return false;
+  }
+  /* JSON is UTF-8 (RFC 8259 §8.1); json-glib takes invalid bytes inside strings as they are,
+   * and an SDP read from them could not be written back as JSON. */
+  if (!g_utf8_validate (body, static_cast<gssize> (len), nullptr)) {
+    *error = "the body is not valid UTF-8 JSON";
     return false;
   }
   ParserPtr parser (json_parser_new (), g_object_unref);

@@ -6,6 +6,9 @@ SUDO=""
 PACKAGES=(
   # build
   meson ninja-build pkg-config g++
+  # the fuzz targets (clang + libFuzzer) and the sanitizer build (gcc's libasan/libubsan
+  # come with g++)
+  clang libclang-rt-14-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   libnice-dev libsoup-3.0-dev libjson-glib-dev libopus-dev
   # run: webrtcbin, webrtcdsp, opus, nice
