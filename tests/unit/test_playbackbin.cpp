@@ -222,6 +222,32 @@ GST_START_TEST (test_plc_fec_reach_opusdec)
 }
 GST_END_TEST;
 
+/* playout=fixed and back: the head is rebuilt (the sink pad leads to it), fec carried over. */
+GST_START_TEST (test_playout_switch)
+{
+  auto playback = new_playback (nullptr);
+  g_object_set (playback.get (), "fec", FALSE, nullptr);
+  fail_if (get_bool (child (playback.get (), "playout").get (), "fec"));
+  gst_util_set_object_arg (G_OBJECT (playback.get ()), "playout", "fixed");
+  auto decoder = child (playback.get (), "decoder");
+  fail_if (get_bool (decoder.get (), "use-inband-fec"));
+  GstPtr<GstElement> gone = vc::adopt (gst_bin_get_by_name (GST_BIN (playback.get ()),
+      "playout"));
+  fail_unless (gone.get () == nullptr, "voiceplayout is still in the bin");
+  gst_util_set_object_arg (G_OBJECT (playback.get ()), "playout", "adaptive");
+  auto playout = child (playback.get (), "playout");
+  fail_if (get_bool (playout.get (), "fec"));
+  gone = vc::adopt (gst_bin_get_by_name (GST_BIN (playback.get ()), "decoder"));
+  fail_unless (gone.get () == nullptr, "opusdec is still in the bin");
+  GstPtr<GstPad> ghost = vc::adopt (gst_element_get_static_pad (playback.get (), "sink"));
+  GstPtr<GstPad> target = vc::adopt (gst_ghost_pad_get_target (GST_GHOST_PAD (ghost.get ())));
+  fail_unless (target.get () != nullptr && GST_PAD_PARENT (target.get ()) ==
+      GST_ELEMENT (playout.get ()), "the sink pad does not lead to voiceplayout");
+  GstPtr<GstPad> src = vc::adopt (gst_element_get_static_pad (playout.get (), "src"));
+  fail_unless (gst_pad_is_linked (src.get ()));
+}
+GST_END_TEST;
+
 /* A sink element replaces the speakers; none is refused. */
 GST_START_TEST (test_sink_replaced)
 {
@@ -370,6 +396,7 @@ playbackbin_suite (void)
   tcase_add_test (props, test_sink_caps);
   tcase_add_test (props, test_property_defaults);
   tcase_add_test (props, test_plc_fec_reach_opusdec);
+  tcase_add_test (props, test_playout_switch);
   tcase_add_test (props, test_sink_replaced);
   tcase_add_test (props, test_unlinkable_sink);
   suite_add_tcase (s, props);
