@@ -8,10 +8,10 @@
  * voicecapturebin's echo canceller knows what the speakers play) and sent to the sink (by
  * default the speakers).
  *
- * With playout=adaptive (the default) the decoding is voiceplayout: a NetEq-class playout
- * whose delay follows the network's jitter, with FEC used only when the next packet is
- * already here and no fixed latency declared for it. playout=fixed is the former chain,
- * rtpopusdepay ! opusdec, which with fec=true declares 120 ms of latency.
+ * With playout=adaptive the decoding is voiceplayout: a NetEq-class playout whose delay
+ * follows the network's jitter, with FEC used only when the next packet is already here and
+ * no fixed latency declared for it. playout=fixed (the default for now) is rtpopusdepay !
+ * opusdec, which with fec=true declares 120 ms of latency.
  *
  * ## Example launch line
  * |[
@@ -61,7 +61,9 @@ gst_voice_playout_mode_get_type (void)
 
 constexpr gboolean DEFAULT_PLC = TRUE;
 constexpr gboolean DEFAULT_FEC = TRUE;
-constexpr GstVoicePlayoutMode DEFAULT_PLAYOUT = GST_VOICE_PLAYOUT_ADAPTIVE;
+/* fixed until the adaptive playout is at least as good on speech through jitter and loss
+ * (docs/results.md: it is far lower in latency, lower in STOI there). */
+constexpr GstVoicePlayoutMode DEFAULT_PLAYOUT = GST_VOICE_PLAYOUT_FIXED;
 constexpr const char *PROBE_CAPS = "audio/x-raw, format=S16LE, rate=48000, layout=interleaved";
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK,
@@ -325,7 +327,8 @@ gst_voice_playback_bin_class_init (GstVoicePlaybackBinClass *klass)
       g_param_spec_enum ("playout", "Playout",
           "How received packets become audio: adaptive (voiceplayout: a delay that follows "
           "the network's jitter, about one packet on a clean path; use a small jitter buffer "
-          "in voicecall) or fixed (rtpopusdepay ! opusdec after voicecall's jitter buffer). "
+          "in voicecall) or fixed (rtpopusdepay ! opusdec after voicecall's jitter buffer; "
+          "the default until adaptive also holds speech through heavy jitter and loss). "
           "Set in the NULL or READY state.", GST_TYPE_VOICE_PLAYOUT_MODE, DEFAULT_PLAYOUT,
           static_cast<GParamFlags> (flags | GST_PARAM_MUTABLE_READY)));
 

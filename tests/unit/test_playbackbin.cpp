@@ -189,9 +189,11 @@ GST_START_TEST (test_property_defaults)
       G_PARAM_SPEC_VALUE_TYPE (g_object_class_find_property (G_OBJECT_GET_CLASS (
           playback.get ()), "playout")))), mode);
   fail_unless (v != nullptr);
-  fail_unless_equals_string (v->value_nick, "adaptive");
-  auto playout = child (playback.get (), "playout");
-  fail_unless (gst_bin_get_by_name (GST_BIN (playback.get ()), "decoder") == nullptr);
+  fail_unless_equals_string (v->value_nick, "fixed");
+  auto decoder = child (playback.get (), "decoder");
+  GstPtr<GstElement> playout = vc::adopt (gst_bin_get_by_name (GST_BIN (playback.get ()),
+      "playout"));
+  fail_unless (playout.get () == nullptr);
   fail_unless (get_bool (playback.get (), "plc"));
   fail_unless (get_bool (playback.get (), "fec"));
   GstPtr<GstElement> sink;
@@ -225,7 +227,7 @@ GST_END_TEST;
 /* playout=fixed and back: the head is rebuilt (the sink pad leads to it), fec carried over. */
 GST_START_TEST (test_playout_switch)
 {
-  auto playback = new_playback (nullptr);
+  auto playback = new_playback ("adaptive");
   g_object_set (playback.get (), "fec", FALSE, nullptr);
   fail_if (get_bool (child (playback.get (), "playout").get (), "fec"));
   gst_util_set_object_arg (G_OBJECT (playback.get ()), "playout", "fixed");
