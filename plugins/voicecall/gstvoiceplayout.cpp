@@ -15,7 +15,7 @@
  * delay is already in it. The element answers a latency query with one tick (10 ms) and no
  * maximum; the current and target delays are in the "voiceplayout-stats" message and the
  * stats property (a sink would add a declared latency a second time).
- * It is live: it needs a clock and produces only in PLAYING.
+ * It is live: it needs a clock and produces only in PLAYING, from the first packet on.
  *
  * ## Example launch line
  * |[
@@ -292,6 +292,13 @@ gst_voice_playout_loop (gpointer data)
   }
   {
     std::lock_guard<std::mutex> l (priv->lock);
+    if (!priv->playout->started ()) {
+      /* Nothing has come yet: no output (as a decoder), so that a recording starts with the
+       * call's first audio rather than with the time the pipeline waited for it. */
+      priv->next_tick += TICK;
+      gst_buffer_unref (buf);
+      return;
+    }
     GstMapInfo map;
     gst_buffer_map (buf, &map, GST_MAP_WRITE);
     priv->playout->pull (static_cast<int64_t> (pts / GST_USECOND),
