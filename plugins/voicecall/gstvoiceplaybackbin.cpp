@@ -3,10 +3,15 @@
  * SECTION:element-voiceplaybackbin
  * @title: voiceplaybackbin
  *
- * Plays the far end of a voice call: Opus RTP from voicecall is depayloaded and decoded with
- * packet loss concealment and in-band FEC recovery, converted, passed through an echo probe
- * (so that voicecapturebin's echo canceller knows what the speakers play) and sent to the
- * sink (by default the speakers).
+ * Plays the far end of a voice call: Opus RTP from voicecall is decoded with packet loss
+ * concealment and in-band FEC recovery, converted, passed through an echo probe (so that
+ * voicecapturebin's echo canceller knows what the speakers play) and sent to the sink (by
+ * default the speakers).
+ *
+ * With playout=adaptive the decoding is voiceplayout: a NetEq-class playout whose delay
+ * follows the network's jitter, with FEC used only when the next packet is already here and
+ * no fixed latency declared for it. playout=fixed (the default for now) is rtpopusdepay !
+ * opusdec, which with fec=true declares 120 ms of latency.
  *
  * ## Example launch line
  * |[
@@ -29,10 +34,36 @@ enum {
   PROP_SINK,
   PROP_PLC,
   PROP_FEC,
+  PROP_PLAYOUT,
 };
+
+enum GstVoicePlayoutMode {
+  GST_VOICE_PLAYOUT_ADAPTIVE,
+  GST_VOICE_PLAYOUT_FIXED,
+};
+
+#define GST_TYPE_VOICE_PLAYOUT_MODE (gst_voice_playout_mode_get_type ())
+static GType
+gst_voice_playout_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_VOICE_PLAYOUT_ADAPTIVE, "voiceplayout: the delay follows the network's jitter "
+        "(time-stretching), FEC only when the next packet is here", "adaptive"},
+    {GST_VOICE_PLAYOUT_FIXED, "rtpopusdepay ! opusdec: the jitter buffer's latency only; "
+        "with fec, 120 ms more declared", "fixed"},
+    {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstVoicePlayoutMode", values));
+  return type;
+}
 
 constexpr gboolean DEFAULT_PLC = TRUE;
 constexpr gboolean DEFAULT_FEC = TRUE;
+/* fixed until the adaptive playout is at least as good on speech through jitter and loss
+ * (docs/results.md: it is far lower in latency, lower in STOI there). */
+constexpr GstVoicePlayoutMode DEFAULT_PLAYOUT = GST_VOICE_PLAYOUT_FIXED;
 constexpr const char *PROBE_CAPS = "audio/x-raw, format=S16LE, rate=48000, layout=interleaved";
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK,
@@ -43,7 +74,13 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST
 struct GstVoicePlaybackBinPrivate {
   GstElement *sink = nullptr;    /* owned by the bin */
   GstElement *last = nullptr;    /* the element the sink is linked to */
-  GstElement *decoder = nullptr;
+  GstElement *convert = nullptr; /* the first element after the decoding head */
+  GstPad *ghost = nullptr;        /* the sink ghost pad (owned by the bin) */
+  /* The decoding head: rtpopusdepay ! opusdec (fixed) or voiceplayout (adaptive); owned by
+   * the bin. */
+  GstElement *depay = nullptr, *decoder = nullptr, *playout = nullptr;
+  GstVoicePlayoutMode mode = DEFAULT_PLAYOUT;
+  gboolean plc = DEFAULT_PLC, fec = DEFAULT_FEC;
   std::string probe_name;
   std::string link_error; /* why the sink could not be linked, reported when starting */
 };
@@ -75,6 +112,61 @@ replace_sink (GstVoicePlaybackBin *self, GstElement *sink)
 }
 
 static void
+remove_child (GstBin *bin, GstElement **slot)
+{
+  if (!*slot)
+    return;
+  gst_element_set_state (*slot, GST_STATE_NULL);
+  gst_bin_remove (bin, *slot);
+  *slot = nullptr;
+}
+
+/* Builds the decoding head for `mode` in front of `convert`, in place of the current one. */
+static bool
+build_head (GstVoicePlaybackBin *self, GstVoicePlayoutMode mode)
+{
+  auto *priv = self->priv;
+  auto *bin = GST_BIN (self);
+  auto *element = GST_ELEMENT (self);
+  remove_child (bin, &priv->depay);
+  remove_child (bin, &priv->decoder);
+  remove_child (bin, &priv->playout);
+  priv->mode = mode;
+
+  GstElement *first = nullptr;
+  if (mode == GST_VOICE_PLAYOUT_FIXED) {
+    GstElement *depay = vc::make_element (element, "rtpopusdepay", "depayloader");
+    GstElement *decoder = vc::make_element (element, "opusdec", "decoder");
+    if (!depay || !decoder) {
+      if (depay)
+        gst_object_unref (gst_object_ref_sink (depay));
+      if (decoder)
+        gst_object_unref (gst_object_ref_sink (decoder));
+      return false;
+    }
+    g_object_set (decoder, "plc", priv->plc, "use-inband-fec", priv->fec, nullptr);
+    gst_bin_add_many (bin, depay, decoder, nullptr);
+    priv->depay = depay;
+    priv->decoder = decoder;
+    if (!gst_element_link_many (depay, decoder, priv->convert, nullptr))
+      return false;
+    first = depay;
+  } else {
+    GstElement *playout = vc::make_element (element, "voiceplayout", "playout");
+    if (!playout)
+      return false;
+    g_object_set (playout, "fec", priv->fec, nullptr);
+    gst_bin_add (bin, playout);
+    priv->playout = playout;
+    if (!gst_element_link (playout, priv->convert))
+      return false;
+    first = playout;
+  }
+  vc::GstPtr<GstPad> target = vc::adopt (gst_element_get_static_pad (first, "sink"));
+  return gst_ghost_pad_set_target (GST_GHOST_PAD (priv->ghost), target.get ());
+}
+
+static void
 gst_voice_playback_bin_init (GstVoicePlaybackBin *self)
 {
   self->priv = new GstVoicePlaybackBinPrivate ();
@@ -84,27 +176,27 @@ gst_voice_playback_bin_init (GstVoicePlaybackBin *self)
   static std::atomic<int> counter {0};
   priv->probe_name = "voiceplaybackbin-echoprobe-" + std::to_string (counter++);
 
-  GstElement *depay = vc::make_element (element, "rtpopusdepay", "depayloader");
-  GstElement *decoder = vc::make_element (element, "opusdec", "decoder");
   GstElement *convert = vc::make_element (element, "audioconvert", "convert");
   GstElement *resample = vc::make_element (element, "audioresample", "resample");
   GstElement *filter = vc::make_element (element, "capsfilter", "probe-caps");
   GstElement *probe = vc::make_element (element, "webrtcechoprobe", priv->probe_name.c_str ());
   GstElement *convert2 = vc::make_element (element, "audioconvert", "convert2");
   GstElement *resample2 = vc::make_element (element, "audioresample", "resample2");
-  if (!depay || !decoder || !convert || !resample || !filter || !probe || !convert2 || !resample2)
+  if (!convert || !resample || !filter || !probe || !convert2 || !resample2)
     return;
 
-  g_object_set (decoder, "plc", DEFAULT_PLC, "use-inband-fec", DEFAULT_FEC, nullptr);
   vc::GstPtr<GstCaps> caps = vc::adopt (gst_caps_from_string (PROBE_CAPS));
   g_object_set (filter, "caps", caps.get (), nullptr);
-  vc::add_and_link (GST_BIN (self), {depay, decoder, convert, resample, filter, probe, convert2,
-      resample2});
-  priv->decoder = decoder;
+  vc::add_and_link (GST_BIN (self), {convert, resample, filter, probe, convert2, resample2});
+  priv->convert = convert;
   priv->last = resample2;
 
-  vc::add_ghost_pad (element, "sink", depay, "sink",
+  priv->ghost = gst_ghost_pad_new_no_target_from_template ("sink",
       gst_static_pad_template_get (&sink_template));
+  gst_pad_set_active (priv->ghost, TRUE);
+  gst_element_add_pad (element, priv->ghost);
+  if (!build_head (self, DEFAULT_PLAYOUT))
+    return;
 
   if (GstElement *speakers = gst_element_factory_make ("autoaudiosink", "sink"))
     replace_sink (self, speakers);
@@ -139,11 +231,27 @@ gst_voice_playback_bin_set_property (GObject *object, guint prop_id, const GValu
       break;
     }
     case PROP_PLC:
-      g_object_set_property (G_OBJECT (priv->decoder), "plc", value);
+      priv->plc = g_value_get_boolean (value);
+      if (priv->decoder)
+        g_object_set (priv->decoder, "plc", priv->plc, nullptr);
       break;
     case PROP_FEC:
-      g_object_set_property (G_OBJECT (priv->decoder), "use-inband-fec", value);
+      priv->fec = g_value_get_boolean (value);
+      if (priv->decoder)
+        g_object_set (priv->decoder, "use-inband-fec", priv->fec, nullptr);
+      if (priv->playout)
+        g_object_set (priv->playout, "fec", priv->fec, nullptr);
       break;
+    case PROP_PLAYOUT: {
+      if (GST_STATE (self) > GST_STATE_READY) {
+        g_warning ("voiceplaybackbin: playout can only be set in the NULL or READY state");
+        break;
+      }
+      auto mode = static_cast<GstVoicePlayoutMode> (g_value_get_enum (value));
+      if (mode != priv->mode && priv->convert)
+        build_head (self, mode);
+      break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -160,10 +268,13 @@ gst_voice_playback_bin_get_property (GObject *object, guint prop_id, GValue *val
       g_value_set_object (value, priv->sink);
       break;
     case PROP_PLC:
-      g_object_get_property (G_OBJECT (priv->decoder), "plc", value);
+      g_value_set_boolean (value, priv->plc);
       break;
     case PROP_FEC:
-      g_object_get_property (G_OBJECT (priv->decoder), "use-inband-fec", value);
+      g_value_set_boolean (value, priv->fec);
+      break;
+    case PROP_PLAYOUT:
+      g_value_set_enum (value, priv->mode);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -174,8 +285,8 @@ static GstStateChangeReturn
 gst_voice_playback_bin_change_state (GstElement *element, GstStateChange transition)
 {
   auto *priv = GST_VOICE_PLAYBACK_BIN (element)->priv;
-  if (!priv->decoder)
-    return GST_STATE_CHANGE_FAILURE; /* a missing plugin was reported in init */
+  if (!priv->decoder && !priv->playout)
+    return GST_STATE_CHANGE_FAILURE; /* a missing plugin was reported */
   if (!priv->link_error.empty () && (transition == GST_STATE_CHANGE_NULL_TO_READY ||
           transition == GST_STATE_CHANGE_READY_TO_PAUSED)) {
     GST_ELEMENT_ERROR (element, CORE, NEGOTIATION, ("%s", priv->link_error.c_str ()), (nullptr));
@@ -204,13 +315,24 @@ gst_voice_playback_bin_class_init (GstVoicePlaybackBinClass *klass)
           static_cast<GParamFlags> (flags | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (gobject_class, PROP_PLC,
       g_param_spec_boolean ("plc", "Loss concealment",
-          "Conceal lost packets with Opus packet loss concealment", DEFAULT_PLC,
+          "Conceal lost packets with Opus packet loss concealment (playout=fixed; the "
+          "adaptive playout always conceals: its output follows the clock)", DEFAULT_PLC,
           static_cast<GParamFlags> (flags | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (gobject_class, PROP_FEC,
       g_param_spec_boolean ("fec", "FEC recovery",
-          "Recover lost packets from the in-band FEC of the next packet (needs plc)",
+          "Recover lost packets from the in-band FEC of the next packet (fixed: needs plc, "
+          "and declares 120 ms of latency; adaptive: only when the next packet is here)",
           DEFAULT_FEC, static_cast<GParamFlags> (flags | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property (gobject_class, PROP_PLAYOUT,
+      g_param_spec_enum ("playout", "Playout",
+          "How received packets become audio: adaptive (voiceplayout: a delay that follows "
+          "the network's jitter, about one packet on a clean path; use a small jitter buffer "
+          "in voicecall) or fixed (rtpopusdepay ! opusdec after voicecall's jitter buffer; "
+          "the default until adaptive also holds speech through heavy jitter and loss). "
+          "Set in the NULL or READY state.", GST_TYPE_VOICE_PLAYOUT_MODE, DEFAULT_PLAYOUT,
+          static_cast<GParamFlags> (flags | GST_PARAM_MUTABLE_READY)));
 
+  gst_type_mark_as_plugin_api (GST_TYPE_VOICE_PLAYOUT_MODE, static_cast<GstPluginAPIFlags> (0));
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class, "Voice playback bin",
       "Sink/Audio/Network", "Decodes the Opus RTP of a voice call with loss concealment and "

@@ -15,7 +15,7 @@
  * delay is already in it. The element answers a latency query with one tick (10 ms) and no
  * maximum; the current and target delays are in the "voiceplayout-stats" message and the
  * stats property (a sink would add a declared latency a second time).
- * It is live: it needs a clock and produces only in PLAYING.
+ * It is live: it needs a clock and produces only in PLAYING, from the first packet on.
  *
  * ## Example launch line
  * |[
@@ -170,10 +170,20 @@ gst_voice_playout_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
     case GST_EVENT_STREAM_START:
     case GST_EVENT_FLUSH_START:
     case GST_EVENT_FLUSH_STOP:
-      /* The src side has a timeline of its own (the clock's ticks): nothing to forward. */
+    case GST_EVENT_GAP:
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+      /* The src side has a timeline of its own (the clock's ticks): nothing to forward. A
+       * jitter buffer's loss events (rtpjitterbuffer do-lost: GAP, GstRTPPacketLost) are
+       * not needed either: the playout finds the holes in the sequence numbers itself. */
       gst_event_unref (event);
       return TRUE;
     default:
+      if (GST_EVENT_IS_SERIALIZED (event) && GST_EVENT_IS_DOWNSTREAM (event)) {
+        /* Tags, segment-done…: in the upstream timeline, which the output does not share;
+         * pushed from this thread they would race with the task's buffers. */
+        gst_event_unref (event);
+        return TRUE;
+      }
       return gst_pad_event_default (pad, parent, event);
   }
 }
@@ -227,6 +237,8 @@ gst_voice_playout_loop (gpointer data)
   {
     std::lock_guard<std::mutex> l (priv->lock);
     if (priv->flushing) {
+      /* Paused under the lock: PLAYING again (flushing cleared, then the task started)
+       * cannot come in between and be undone. */
       gst_object_unref (clock);
       gst_pad_pause_task (self->srcpad);
       return;
@@ -257,9 +269,14 @@ gst_voice_playout_loop (gpointer data)
     std::lock_guard<std::mutex> l (priv->lock);
     gst_clock_id_unref (id);
     priv->clock_id = nullptr;
-    if (priv->flushing || cret == GST_CLOCK_UNSCHEDULED) {
+    if (priv->flushing) {
       gst_buffer_unref (buf);
       gst_pad_pause_task (self->srcpad);
+      return;
+    }
+    if (cret == GST_CLOCK_UNSCHEDULED) {
+      /* Paused and already playing again: wait for the next tick from now. */
+      gst_buffer_unref (buf);
       return;
     }
     pts = priv->next_tick;
@@ -275,6 +292,13 @@ gst_voice_playout_loop (gpointer data)
   }
   {
     std::lock_guard<std::mutex> l (priv->lock);
+    if (!priv->playout->started ()) {
+      /* Nothing has come yet: no output (as a decoder), so that a recording starts with the
+       * call's first audio rather than with the time the pipeline waited for it. */
+      priv->next_tick += TICK;
+      gst_buffer_unref (buf);
+      return;
+    }
     GstMapInfo map;
     gst_buffer_map (buf, &map, GST_MAP_WRITE);
     priv->playout->pull (static_cast<int64_t> (pts / GST_USECOND),
@@ -342,8 +366,11 @@ gst_voice_playout_change_state (GstElement *element, GstStateChange transition)
       break;
     }
     case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
+      /* The task pauses itself once its clock wait is unscheduled. It is not paused from
+       * here: it may be blocked pushing into a sink that went to PAUSED first and waits for
+       * preroll (as basesrc does for a live source, nothing here waits for the stream
+       * lock); the sink lets it go when it plays again or goes to READY. */
       stop_waiting (self);
-      gst_pad_pause_task (self->srcpad);
       break;
     case GST_STATE_CHANGE_PAUSED_TO_READY:
       stop_waiting (self);

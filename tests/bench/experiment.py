@@ -268,10 +268,16 @@ class Proc:
                                 err.replace("\n", " "))
 
 
+# Extra properties for our parties (--call, --playback), e.g. playout=fixed for the former
+# receive chain.
+EXTRA = {"call": "", "playback": ""}
+
+
 def gst_party(source, call, sink):
     voice = "noise-suppression=false gain-control=false echo-cancel=false"
-    return ('voicecapturebin %s source="%s" ! voicecall stats-interval=1000 %s ! '
-            'voiceplaybackbin sink="%s"' % (voice, source, call, sink))
+    return ('voicecapturebin %s source="%s" ! voicecall stats-interval=1000 %s %s ! '
+            'voiceplaybackbin %s sink="%s"' % (voice, source, call, EXTRA["call"],
+                                               EXTRA["playback"], sink))
 
 
 class Experiment:
@@ -828,8 +834,13 @@ def main():
     ap.add_argument("--call-seconds", type=int, default=12,
                     help="seconds of call after the first audio, default 12 (--short: 8)")
     ap.add_argument("--keep", action="store_true", help="keep the recordings and logs")
+    ap.add_argument("--call", default="",
+                    help="more voicecall properties for our parties, e.g. 'latency=20'")
+    ap.add_argument("--playback", default="",
+                    help="voiceplaybackbin properties for our parties, e.g. 'playout=fixed'")
     ap.add_argument("--no-plots", action="store_true")
     args = ap.parse_args()
+    EXTRA["call"], EXTRA["playback"] = args.call, args.playback
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     for s in args.systems:
         if s not in SYSTEMS:

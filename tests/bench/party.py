@@ -11,7 +11,7 @@ line (flushed) on stdout:
   {"ev": "record-start", "t_ns": N}          when the first buffer reached the element named
                                              `rec` (the recorder)
   {"ev": "message", "name": S, "t_ns": N, "fields": {...}}
-                                             voicecall-* element messages (stats, adaptation,
+                                             voicecall-* and voiceplayout-stats element messages (stats, adaptation,
                                              first-audio, session-started/-ended)
   {"ev": "record-end", "samples": N, "gaps": N, "gap_ms": X, "overlap_ms": X}
                                              what reached `rec`, and where its timestamps were
@@ -146,7 +146,7 @@ class Party:
         t = msg.type
         if t == Gst.MessageType.ELEMENT:
             s = msg.get_structure()
-            if s is not None and s.get_name().startswith("voicecall-"):
+            if s is not None and s.get_name().startswith(("voicecall-", "voiceplayout-")):
                 emit("message", name=s.get_name(), t_ns=time.monotonic_ns(),
                      src=msg.src.get_name(), fields=structure_fields(s))
         elif t == Gst.MessageType.STATE_CHANGED and msg.src == self.pipeline:

@@ -59,11 +59,15 @@ rtp_seqnum (GstBuffer *buf)
   return GST_READ_UINT16_BE (header + 2);
 }
 
+/* A voiceplaybackbin with `playout` (fixed: rtpopusdepay ! opusdec, which these tests of
+ * the opusdec chain push into faster than real time). */
 GstPtr<GstElement>
-new_playback ()
+new_playback (const char *playout = "fixed")
 {
   GstElement *e = gst_element_factory_make ("voiceplaybackbin", nullptr);
   fail_unless (e != nullptr, "voiceplaybackbin is not registered");
+  if (playout)
+    gst_util_set_object_arg (G_OBJECT (e), "playout", playout);
   return vc::ref_sink (e);
 }
 
@@ -176,9 +180,20 @@ GST_END_TEST;
 GST_START_TEST (test_property_defaults)
 {
   auto names = vc::test::check_own_properties ("voiceplaybackbin", {"sink"});
-  vc::test::expect_properties ("voiceplaybackbin", names, {"sink", "plc", "fec"});
+  vc::test::expect_properties ("voiceplaybackbin", names, {"sink", "plc", "fec", "playout"});
 
-  auto playback = new_playback ();
+  auto playback = new_playback (nullptr);
+  gint mode = -1;
+  g_object_get (playback.get (), "playout", &mode, nullptr);
+  GEnumValue *v = g_enum_get_value (G_ENUM_CLASS (g_type_class_peek (
+      G_PARAM_SPEC_VALUE_TYPE (g_object_class_find_property (G_OBJECT_GET_CLASS (
+          playback.get ()), "playout")))), mode);
+  fail_unless (v != nullptr);
+  fail_unless_equals_string (v->value_nick, "fixed");
+  auto decoder = child (playback.get (), "decoder");
+  GstPtr<GstElement> playout = vc::adopt (gst_bin_get_by_name (GST_BIN (playback.get ()),
+      "playout"));
+  fail_unless (playout.get () == nullptr);
   fail_unless (get_bool (playback.get (), "plc"));
   fail_unless (get_bool (playback.get (), "fec"));
   GstPtr<GstElement> sink;
@@ -206,6 +221,32 @@ GST_START_TEST (test_plc_fec_reach_opusdec)
       fail_unless_equals_int (get_bool (decoder.get (), "use-inband-fec"), fec);
     }
   }
+}
+GST_END_TEST;
+
+/* playout=fixed and back: the head is rebuilt (the sink pad leads to it), fec carried over. */
+GST_START_TEST (test_playout_switch)
+{
+  auto playback = new_playback ("adaptive");
+  g_object_set (playback.get (), "fec", FALSE, nullptr);
+  fail_if (get_bool (child (playback.get (), "playout").get (), "fec"));
+  gst_util_set_object_arg (G_OBJECT (playback.get ()), "playout", "fixed");
+  auto decoder = child (playback.get (), "decoder");
+  fail_if (get_bool (decoder.get (), "use-inband-fec"));
+  GstPtr<GstElement> gone = vc::adopt (gst_bin_get_by_name (GST_BIN (playback.get ()),
+      "playout"));
+  fail_unless (gone.get () == nullptr, "voiceplayout is still in the bin");
+  gst_util_set_object_arg (G_OBJECT (playback.get ()), "playout", "adaptive");
+  auto playout = child (playback.get (), "playout");
+  fail_if (get_bool (playout.get (), "fec"));
+  gone = vc::adopt (gst_bin_get_by_name (GST_BIN (playback.get ()), "decoder"));
+  fail_unless (gone.get () == nullptr, "opusdec is still in the bin");
+  GstPtr<GstPad> ghost = vc::adopt (gst_element_get_static_pad (playback.get (), "sink"));
+  GstPtr<GstPad> target = vc::adopt (gst_ghost_pad_get_target (GST_GHOST_PAD (ghost.get ())));
+  fail_unless (target.get () != nullptr && GST_PAD_PARENT (target.get ()) ==
+      GST_ELEMENT (playout.get ()), "the sink pad does not lead to voiceplayout");
+  GstPtr<GstPad> src = vc::adopt (gst_element_get_static_pad (playout.get (), "src"));
+  fail_unless (gst_pad_is_linked (src.get ()));
 }
 GST_END_TEST;
 
@@ -239,7 +280,7 @@ GST_START_TEST (test_wav_sink_from_description)
   close (fd);
   vc::GUnique<gchar> caps_text (gst_caps_to_string (stream.caps.get ()));
   std::string desc = std::string ("appsrc name=in format=time caps=\"") + caps_text.get () +
-      "\" ! voiceplaybackbin name=playback sink=\"wavenc ! filesink location=" + path + "\"";
+      "\" ! voiceplaybackbin name=playback playout=fixed sink=\"wavenc ! filesink location=" + path + "\"";
   GError *err = nullptr;
   GstElement *p = gst_parse_launch (desc.c_str (), &err);
   fail_unless (p != nullptr && err == nullptr, "%s: %s", desc.c_str (), err ? err->message : "");
@@ -357,6 +398,7 @@ playbackbin_suite (void)
   tcase_add_test (props, test_sink_caps);
   tcase_add_test (props, test_property_defaults);
   tcase_add_test (props, test_plc_fec_reach_opusdec);
+  tcase_add_test (props, test_playout_switch);
   tcase_add_test (props, test_sink_replaced);
   tcase_add_test (props, test_unlinkable_sink);
   suite_add_tcase (s, props);
