@@ -213,8 +213,10 @@ CallSession::build ()
     connect_timer_ = ctl_.timeout (config_.connect_timeout_ms, [weak] {
       if (auto s = weak.lock (); s && !s->finished_) {
         s->connect_timer_ = 0;
-        s->end (EndReason::TIMEOUT, "not connected within " +
-            std::to_string (s->config_.connect_timeout_ms) + " ms (connect-timeout)");
+        s->end (EndReason::TIMEOUT, "the call did not start within " +
+            std::to_string (s->config_.connect_timeout_ms) + " ms (connect-timeout): " +
+            (s->is_connected_ ? "connected, but nothing came from the peer" :
+                "ICE/DTLS did not connect"));
       }
     });
   }
@@ -744,10 +746,7 @@ CallSession::connected ()
   is_connected_ = true;
   mark (CONNECTED);
   connected_us_ = g_get_monotonic_time ();
-  last_heard_us_ = connected_us_;
-  ctl_.cancel (std::exchange (connect_timer_, 0));
-  if (config_.peer_timeout_ms > 0)
-    watchdog ();
+  watchdog ();
   /* The connected state says which candidates won: ask webrtcbin first. */
   g_signal_emit_by_name (webrtc_.get (), "get-stats", nullptr,
       promise ("reading the selected candidates", &CallSession::connected_stats_read).get ());
@@ -775,18 +774,27 @@ CallSession::connected_stats_read (const GstStructure *reply)
 }
 
 /* Ends a connected session whose peer has sent nothing (no RTP, no RTCP) for peer-timeout:
- * it vanished (killed, unplugged, a tab closed without hanging up). */
+ * it vanished (killed, unplugged, a tab closed without hanging up). Until the peer's first
+ * packet the call has not really started (our side of DTLS may be up before the peer's:
+ * with loss its last flight is retransmitted seconds later), and connect-timeout applies. */
 void
 CallSession::watchdog ()
 {
-  gint64 silent_ms = (g_get_monotonic_time () - last_heard_us_.load ()) / 1000;
-  if (silent_ms >= config_.peer_timeout_ms) {
+  gint64 now = g_get_monotonic_time (), heard = last_heard_us_.load ();
+  if (heard)
+    ctl_.cancel (std::exchange (connect_timer_, 0));
+  gint64 silent_ms = (now - (heard ? heard : connected_us_)) / 1000;
+  bool waiting_to_start = !heard && config_.connect_timeout_ms > 0;
+  if (config_.peer_timeout_ms > 0 && !waiting_to_start &&
+      silent_ms >= config_.peer_timeout_ms) {
     end (EndReason::TIMEOUT, "nothing heard from the peer for " + std::to_string (silent_ms) +
         " ms (peer-timeout)");
     return;
   }
   std::weak_ptr<CallSession> weak = weak_from_this ();
-  watchdog_timer_ = ctl_.timeout (std::min (WATCHDOG_MAX_PERIOD_MS, config_.peer_timeout_ms),
+  guint period = config_.peer_timeout_ms ?
+      std::min (WATCHDOG_MAX_PERIOD_MS, config_.peer_timeout_ms) : WATCHDOG_MAX_PERIOD_MS;
+  watchdog_timer_ = ctl_.timeout (period,
       [weak] {
         if (auto s = weak.lock (); s && !s->finished_) {
           s->watchdog_timer_ = 0;

@@ -1076,8 +1076,8 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
           "0: never", 0, 600000, DEFAULT_PEER_TIMEOUT, flags));
   g_object_class_install_property (gobject_class, PROP_CONNECT_TIMEOUT,
       g_param_spec_uint ("connect-timeout", "Connect timeout",
-          "End a call (reason \"timeout\") that has not connected (ICE and DTLS) this many ms "
-          "after it began, freeing its slot; 0: never", 0, 600000, DEFAULT_CONNECT_TIMEOUT,
+          "End a call (reason \"timeout\") that has not started (ICE, DTLS and the peer's "
+          "first packet) this many ms after it began, freeing its slot; 0: never", 0, 600000, DEFAULT_CONNECT_TIMEOUT,
           flags));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
