@@ -49,7 +49,7 @@ struct SessionConfig {
   std::string ice_addresses; /* comma-separated local addresses for libnice */
   GstWebRTCICETransportPolicy ice_transport_policy = GST_WEBRTC_ICE_TRANSPORT_POLICY_ALL;
   bool adaptive = true;     /* RTCP every second for the adaptation */
-  guint connect_timeout_ms = 10000; /* 0: never */
+  guint connect_timeout_ms = 30000; /* 0: never */
   guint peer_timeout_ms = 5000;     /* 0: never */
   guint host_quiet_ms = 50; /* host candidates only: gathering ends once they stop coming */
   guint bye_wait_ms = 250;  /* how long an ending waits for its RTCP BYE to leave */
