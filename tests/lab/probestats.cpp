@@ -14,6 +14,7 @@ DelayAccumulator::add (int64_t delay_ns)
   max_ = n_ ? std::max (max_, ms) : ms;
   sum_ += ms;
   sumsq_ += ms * ms;
+  samples_.push_back (ms);
   n_++;
 }
 
@@ -28,6 +29,10 @@ DelayAccumulator::stats () const
   s.stddev_ms = std::sqrt (std::max (0.0, sumsq_ / n_ - s.mean_ms * s.mean_ms));
   s.min_ms = min_;
   s.max_ms = max_;
+  std::vector<double> sorted (samples_);
+  size_t rank = static_cast<size_t> (std::ceil (0.99 * n_));
+  std::nth_element (sorted.begin (), sorted.begin () + (rank - 1), sorted.end ());
+  s.p99_ms = sorted[rank - 1];
   return s;
 }
 
@@ -91,12 +96,13 @@ ProbeStats::report (uint64_t sent, const std::string &prefix) const
   std::snprintf (buf, sizeof buf,
       "%ssent=%llu\n%sreceived=%llu\n%sloss_pct=%.2f\n%sreordered=%llu\n"
       "%sduplicates=%llu\n%sdelay_mean_ms=%.3f\n%sdelay_stddev_ms=%.3f\n"
-      "%sdelay_min_ms=%.3f\n%sdelay_max_ms=%.3f\n%sduration_s=%.3f\n"
+      "%sdelay_min_ms=%.3f\n%sdelay_max_ms=%.3f\n%sdelay_p99_ms=%.3f\n"
+      "%sduration_s=%.3f\n"
       "%srate_kbit=%.1f\n%swire_rate_kbit=%.1f\n",
       p, (unsigned long long) sent, p, (unsigned long long) received_,
       p, loss_pct (sent), p, (unsigned long long) reordered_,
       p, (unsigned long long) duplicates_, p, d.mean_ms, p, d.stddev_ms,
-      p, d.min_ms, p, d.max_ms, p, duration_s (), p, rate_kbit (false),
+      p, d.min_ms, p, d.max_ms, p, d.p99_ms, p, duration_s (), p, rate_kbit (false),
       p, rate_kbit (true));
   return buf;
 }

@@ -15,6 +15,9 @@ constexpr int kWireOverhead = 14 + 20 + 8;
 struct DelayStats {
   uint64_t n = 0;
   double mean_ms = 0, stddev_ms = 0, min_ms = 0, max_ms = 0;
+  // The delay 99 % of the packets stayed under (nearest rank): unlike max_ms,
+  // not moved by the one packet a loaded machine scheduled late.
+  double p99_ms = 0;
 };
 
 class DelayAccumulator {
@@ -26,6 +29,7 @@ class DelayAccumulator {
   uint64_t n_ = 0;
   double sum_ = 0, sumsq_ = 0;
   double min_ = 0, max_ = 0;
+  std::vector<double> samples_;
 };
 
 class ProbeStats {

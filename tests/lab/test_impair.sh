@@ -148,7 +148,10 @@ impair --dir up --delay-ms 50 --jitter-ms 20 --reorder
 oneway "$WORK/r" callee caller "$LAB_CALLEE_IP" 400 --pps 200
 check "jitter 20 uniform: delay_stddev_ms" "$(val "$WORK/r" delay_stddev_ms)" 8.5 14.5
 check "jitter 20 uniform: delay_min_ms" "$(val "$WORK/r" delay_min_ms)" 29 40
-check "jitter 20 uniform: delay_max_ms" "$(val "$WORK/r" delay_max_ms)" 60 73
+# Uniform in [30, 70]: its p99 is 69.6. The max is only held from below: one packet that
+# a loaded 2-core CI machine scheduled late came out at 75 ms.
+check "jitter 20 uniform: delay_p99_ms" "$(val "$WORK/r" delay_p99_ms)" 64 73
+check "jitter 20 uniform: delay_max_ms" "$(val "$WORK/r" delay_max_ms)" 60 120
 
 echo "# up: delay 50 ms, normal jitter 10 ms, in order (10 ms spacing)"
 impair --dir up --delay-ms 50 --jitter-ms 10 --jitter-dist normal

@@ -34,6 +34,24 @@ test_delay_mean_and_stddev ()
 }
 
 static bool
+test_delay_p99_leaves_out_the_late_one ()
+{
+  bool ok = true;
+  lab::DelayAccumulator a;
+  // 199 packets of 1..199 ms and one the scheduler held for 500 ms
+  for (int ms = 1; ms < 200; ms++)
+    a.add (ms * kMs);
+  a.add (500 * kMs);
+  lab::DelayStats s = a.stats ();
+  CHECK (s.max_ms == 500);
+  CHECK (s.p99_ms == 198);      // rank ceil (0.99 * 200) = 198
+  lab::DelayAccumulator one;
+  one.add (7 * kMs);
+  CHECK (one.stats ().p99_ms == 7);
+  return ok;
+}
+
+static bool
 test_loss_reorder_duplicates ()
 {
   bool ok = true;
@@ -80,6 +98,7 @@ main ()
 {
   const std::pair<const char *, bool (*) ()> tests[] = {
     { "delay_mean_and_stddev", test_delay_mean_and_stddev },
+    { "delay_p99_leaves_out_the_late_one", test_delay_p99_leaves_out_the_late_one },
     { "loss_reorder_duplicates", test_loss_reorder_duplicates },
     { "rate", test_rate },
     { "nothing_received", test_nothing_received },
