@@ -5,9 +5,8 @@
 #   check-package.sh staged SOURCE BUILD   meson install --destdir from BUILD, packed with dpkg-deb
 #                                          (seconds: nothing is compiled)
 #   check-package.sh deb SOURCE            dpkg-buildpackage -us -uc -b of a copy of SOURCE, then
-#                                          lintian (errors fail; warnings and notes are printed). Minutes:
-#                                          with --opt-in (meson test), only if
-#                                          VOICECALL_PACKAGE_DEB=1
+#                                          lintian (errors fail; warnings and notes are printed).
+#                                          ~75 s on 2 cores: it compiles everything again
 #
 # Then, in both: the .debs are unpacked with dpkg -x into an empty root; the core library must
 # have its SONAME and no binary an RPATH into a build tree; gst-inspect-1.0 must load the
@@ -17,10 +16,6 @@
 set -euo pipefail
 mode=$1
 here=$(cd "$(dirname "$0")" && pwd)
-if [ "$mode" = deb ] && [ "${3:-}" = --opt-in ] && [ "${VOICECALL_PACKAGE_DEB:-}" != 1 ]; then
-  echo "SKIP: dpkg-buildpackage takes minutes; run with VOICECALL_PACKAGE_DEB=1"
-  exit 77
-fi
 src=$(cd "$2" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
