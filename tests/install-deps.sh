@@ -10,7 +10,7 @@ PACKAGES=(
   # come with g++)
   clang libclang-rt-14-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
-  libnice-dev libsoup-3.0-dev libjson-glib-dev libopus-dev
+  libnice-dev libsoup-3.0-dev libjson-glib-dev libopus-dev libssl-dev
   # run: webrtcbin, webrtcdsp, opus, nice
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-nice

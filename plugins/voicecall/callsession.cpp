@@ -27,6 +27,8 @@ constexpr guint WATCHDOG_MAX_PERIOD_MS = 250;
  * and within BYE_SILENCE_MS after that means the peer is still there. */
 constexpr guint BYE_IN_FLIGHT_MS = 50;
 constexpr guint BYE_SILENCE_MS = 200;
+/* libnice's Ta, the pacing of ICE checks (see apply_ice_addresses). */
+constexpr guint ICE_PACING_MS = 5;
 
 const char *
 end_reason_name (EndReason reason)
@@ -258,7 +260,10 @@ CallSession::apply_ice_servers ()
 
 /* Lets libnice gather on the configured addresses only (it skips loopback otherwise), and
  * never ask routers for UPnP port mappings: that multicasts SSDP to the local network and
- * warns when its HTTP port is taken; browsers do not do it either. */
+ * warns when its HTTP port is taken; browsers do not do it either. Checks are paced at 5 ms
+ * (RFC 8445's lowest Ta) instead of libnice's 20: with regular nomination the controlling
+ * side waits two ticks after the first valid pair before the pair is nominated, 40 ms of a
+ * loopback call's 60 ms of ICE. A voice call has one component, so it sends few checks. */
 void
 CallSession::apply_ice_addresses ()
 {
@@ -273,6 +278,7 @@ CallSession::apply_ice_addresses ()
   }
   if (g_object_class_find_property (G_OBJECT_GET_CLASS (agent.get ()), "upnp"))
     g_object_set (agent.get (), "upnp", FALSE, nullptr);
+  g_object_set (agent.get (), "stun-pacing-timer", ICE_PACING_MS, nullptr);
   if (config_.ice_addresses.empty ())
     return;
   std::stringstream in (config_.ice_addresses);

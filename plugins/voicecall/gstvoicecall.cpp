@@ -53,6 +53,7 @@
 #include "callsession.h"
 #include "callstats.h"
 #include "contextthread.h"
+#include "dtlskeycache.h"
 #include "gstptr.h"
 #include "sdputil.h"
 #include "signaller.h"
@@ -60,6 +61,7 @@
 
 #include <gst/webrtc/webrtc.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -677,13 +679,15 @@ stop (GstVoiceCall *self)
 }
 
 /* The first DTLS element of a process generates the certificate that every later one shares
- * (an RSA key: ~300 ms here), and a session's offer or answer waits for it. Generate it once,
- * in the background, as soon as an element gets ready: a callee's first call is then as
- * quick as the next ones. An element going back to NULL waits for it to finish: a process
- * that exits while OpenSSL initialises in another thread can crash. */
+ * (an RSA key: 170-700 ms here), and a session's offer or answer waits for it. Make it once, in
+ * the background, as soon as an element gets ready, on a key the process before made ahead of
+ * time (dtlskeycache.h): a caller's first offer and a callee's first answer then need not wait.
+ * An element going back to NULL stops the making of the next key and waits for the thread: a
+ * process that exits while OpenSSL initialises in another thread can crash. */
 static std::mutex warm_up_lock;
 static bool warm_up_started = false;
 static GThread *warm_up_thread = nullptr;
+static std::atomic<bool> warm_up_abandon {false};
 
 static void
 warm_up_dtls_certificate ()
@@ -693,8 +697,10 @@ warm_up_dtls_certificate ()
     return;
   warm_up_started = true;
   warm_up_thread = g_thread_try_new ("voicecall-dtls", [] (gpointer) -> gpointer {
-    if (GstElement *dtls = gst_element_factory_make ("dtlsdec", nullptr))
-      gst_object_unref (gst_object_ref_sink (dtls));
+    vc::DtlsKeyCacheResult r = vc::dtls_key_cache_warm_up (std::string (), &warm_up_abandon);
+    GST_DEBUG ("DTLS certificate ready (%s); key for the next process %s",
+        r.used_cached_key ? "on a key made ahead of time" : r.detail.c_str (),
+        r.stored_next_key ? "stored" : "not stored");
     return nullptr;
   }, nullptr, nullptr);
 }
@@ -703,8 +709,10 @@ static void
 wait_for_dtls_certificate ()
 {
   std::lock_guard<std::mutex> lk (warm_up_lock);
-  if (GThread *thread = std::exchange (warm_up_thread, nullptr))
+  if (GThread *thread = std::exchange (warm_up_thread, nullptr)) {
+    warm_up_abandon = true;
     g_thread_join (thread);
+  }
 }
 
 static GstStateChangeReturn
