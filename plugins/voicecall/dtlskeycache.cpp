@@ -2,12 +2,14 @@
 
 #include <gst/gst.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <vector>
 #include <utility>
 
 #include <fcntl.h>
@@ -32,7 +34,25 @@ namespace {
 constexpr int kBits = 2048;          /* what GStreamer 1.22 asks for */
 constexpr time_t kMaxAge = 24 * 3600;
 constexpr size_t kMaxFileSize = 16 * 1024;
-constexpr const char *kFileName = "dtls-key.pem";
+/* Keys kept ready: enough for a callee and a few callers started together. */
+constexpr int kPoolSize = 3;
+constexpr const char *kPrefix = "dtls-key";
+constexpr const char *kSuffix = ".pem";
+
+/* The pool's files, sorted. */
+std::vector<std::string>
+pool_files (const std::string &dir)
+{
+  std::vector<std::string> names;
+  if (GDir *d = g_dir_open (dir.c_str (), 0, nullptr)) {
+    while (const gchar *name = g_dir_read_name (d))
+      if (g_str_has_prefix (name, kPrefix) && g_str_has_suffix (name, kSuffix))
+        names.push_back (dir + "/" + name);
+    g_dir_close (d);
+  }
+  std::sort (names.begin (), names.end ());
+  return names;
+}
 
 struct PkeyFree { void operator() (EVP_PKEY *k) const { EVP_PKEY_free (k); } };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
@@ -126,11 +146,10 @@ create_first_dtlsdec_on (EVP_PKEY *key)
 
 G_GNUC_END_IGNORE_DEPRECATIONS
 
-/* Takes the cached key: renamed away first, so that no other process uses it too. */
+/* Takes one key file: renamed away first, so that no other process uses it too. */
 Pkey
-take_key (const std::string &dir, std::string &why)
+take_key_file (const std::string &path, std::string &why)
 {
-  std::string path = dir + "/" + kFileName;
   std::string taken = path + "." + std::to_string (getpid ()) + ".taken";
   if (rename (path.c_str (), taken.c_str ()) != 0) {
     why = errno == ENOENT ? "no cached key" : std::string ("cannot take the key: ") +
@@ -177,9 +196,25 @@ take_key (const std::string &dir, std::string &why)
   return key;
 }
 
-/* Makes a key for the next process, at the lowest priority, and stores it. */
+/* Takes the first good key of the pool; the bad ones it meets are removed. */
+Pkey
+take_key (const std::string &dir, std::string &why)
+{
+  why = "no cached key";
+  for (const std::string &path : pool_files (dir)) {
+    std::string bad;
+    if (Pkey key = take_key_file (path, bad))
+      return key;
+    if (bad != "no cached key")  /* not taken by another process meanwhile */
+      why = bad;
+  }
+  return nullptr;
+}
+
+/* Makes one key for a later process, at the lowest priority, and stores it as name. */
 bool
-store_next_key (const std::string &dir, const std::atomic<bool> *abandon, std::string &why)
+store_key (const std::string &dir, const std::string &name, const std::atomic<bool> *abandon,
+    std::string &why)
 {
   if (g_mkdir_with_parents (dir.c_str (), 0700) != 0) {
     why = std::string ("cannot make ") + dir + ": " + g_strerror (errno);
@@ -210,8 +245,8 @@ store_next_key (const std::string &dir, const std::atomic<bool> *abandon, std::s
     why = abandon && abandon->load () ? "abandoned (shutting down)" : "key generation failed";
     return false;
   }
-  std::string path = dir + "/" + kFileName;
-  std::string tmp = path + "." + std::to_string (getpid ()) + ".tmp";
+  std::string path = dir + "/" + name;
+  std::string tmp = dir + "/." + name + ".tmp";
   int fd = open (tmp.c_str (), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     why = std::string ("cannot write ") + tmp + ": " + g_strerror (errno);
@@ -249,7 +284,8 @@ dtls_key_cache_dir ()
 }
 
 DtlsKeyCacheResult
-dtls_key_cache_warm_up (const std::string &dir_arg, const std::atomic<bool> *abandon)
+dtls_key_cache_warm_up (const std::string &dir_arg, const std::atomic<bool> *abandon,
+    const std::function<void ()> &then_first)
 {
   static std::once_flag debug_once;
   std::call_once (debug_once, [] {
@@ -262,6 +298,8 @@ dtls_key_cache_warm_up (const std::string &dir_arg, const std::atomic<bool> *aba
     r.detail = "the cache is off (VOICECALL_DTLS_KEY_CACHE=0)";
     if (GstElement *dtls = gst_element_factory_make ("dtlsdec", nullptr))
       gst_object_unref (gst_object_ref_sink (dtls));
+    if (then_first)
+      then_first ();
     return r;
   }
   gint64 t0 = g_get_monotonic_time ();
@@ -271,10 +309,19 @@ dtls_key_cache_warm_up (const std::string &dir_arg, const std::atomic<bool> *aba
     r.detail = "the process's certificate existed already";
   GST_DEBUG ("first DTLS certificate after %.1f ms, %s", (g_get_monotonic_time () - t0) / 1e3,
       r.used_cached_key ? "on the cached key" : r.detail.c_str ());
+  if (then_first)
+    then_first ();
+  /* Fills the pool up again: one key a process in the steady state, more after a burst. */
   std::string why;
-  r.stored_next_key = store_next_key (dir, abandon, why);
-  if (!r.stored_next_key)
-    GST_INFO ("no key stored for the next process: %s", why.c_str ());
+  for (int i = 0; i < kPoolSize && static_cast<int> (pool_files (dir).size ()) < kPoolSize; i++) {
+    std::string name = std::string (kPrefix) + "-" + std::to_string (getpid ()) + "-" +
+        std::to_string (i) + kSuffix;
+    if (!store_key (dir, name, abandon, why)) {
+      GST_INFO ("no key stored for a later process: %s", why.c_str ());
+      break;
+    }
+    r.stored_next_key = true;
+  }
   return r;
 }
 

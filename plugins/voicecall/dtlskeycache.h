@@ -3,25 +3,27 @@
  * GStreamer 1.22's dtls elements give every process one generated certificate, on an RSA-2048
  * key made the moment the first dtlsdec is created (1.28 moved to ECDSA P-256 for this reason).
  * Making that key took 170-700 ms here, and a caller's offer waits for it: it was most of a
- * caller's setup time. The cache keeps one key, made in the background by the process before,
- * in $XDG_CACHE_HOME/gst-voicecall/dtls-key.pem (mode 0600, in a 0700 directory), and hands it
+ * caller's setup time. The cache keeps a few keys (three: a callee and callers started
+ * together), made in the background by earlier processes, in
+ * $XDG_CACHE_HOME/gst-voicecall/dtls-key*.pem (mode 0600, in a 0700 directory), and hands one
  * to OpenSSL's RSA key generation once, while this process's first dtlsdec is created.
  * GStreamer still makes the certificate itself (a new serial, name and fingerprint each time).
  *
- * A key is used by one process only (taken by renaming the file away) and is at most a day old;
- * the process that took it makes the next one in the background. VOICECALL_DTLS_KEY_CACHE=0
+ * A key is used by one process only (taken by renaming its file away) and is at most a day
+ * old; the process that took it fills the pool up again in the background. VOICECALL_DTLS_KEY_CACHE=0
  * turns the cache off; any file that is not ours, not private, stale or unreadable is ignored
- * (and replaced), never an error. */
+ * (and removed), never an error. */
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 
 namespace vc {
 
 struct DtlsKeyCacheResult {
   bool used_cached_key = false; /* the first certificate is on a key from the cache */
-  bool stored_next_key = false; /* a key for the next process was written */
+  bool stored_next_key = false; /* a key for a later process was written */
   std::string detail;           /* why no cached key was used, for the debug log */
 };
 
@@ -29,9 +31,11 @@ struct DtlsKeyCacheResult {
  * there, then stores a fresh key for the next process. Blocking (a key is made while it runs,
  * at the thread's lowest priority): call from a background thread. dir is the cache
  * directory, empty for the default; abandon, when it turns true, stops the making of the next
- * key (nothing is stored). */
+ * key (nothing is stored); then_first, if set, runs once the certificate is there, before the
+ * next key is made. */
 DtlsKeyCacheResult dtls_key_cache_warm_up (const std::string &dir = std::string (),
-    const std::atomic<bool> *abandon = nullptr);
+    const std::atomic<bool> *abandon = nullptr,
+    const std::function<void ()> &then_first = std::function<void ()> ());
 
 /* The default cache directory ($XDG_CACHE_HOME/gst-voicecall), or empty when the cache is off. */
 std::string dtls_key_cache_dir ();

@@ -689,6 +689,27 @@ static bool warm_up_started = false;
 static GThread *warm_up_thread = nullptr;
 static std::atomic<bool> warm_up_abandon {false};
 
+/* The plugins and classes of the elements a session's webrtcbin creates, loaded once ahead:
+ * otherwise the first offer or answer loads them (libsrtp, libnice, ...). */
+static void
+load_session_elements ()
+{
+  for (const char *name : {"webrtcbin", "srtpenc", "srtpdec", "nicesrc", "nicesink", "rtpbin",
+           "rtpjitterbuffer", "rtprtxsend", "rtprtxreceive", "rtpstorage", "rtpulpfecdec",
+           "rtpredenc", "rtpopusdepay", "opusdec"}) {
+    GstElementFactory *factory = gst_element_factory_find (name);
+    if (!factory)
+      continue;
+    if (GstPluginFeature *loaded = gst_plugin_feature_load (GST_PLUGIN_FEATURE (factory))) {
+      GType type = gst_element_factory_get_element_type (GST_ELEMENT_FACTORY (loaded));
+      if (type)
+        g_type_class_unref (g_type_class_ref (type));
+      gst_object_unref (loaded);
+    }
+    gst_object_unref (factory);
+  }
+}
+
 static void
 warm_up_dtls_certificate ()
 {
@@ -697,7 +718,8 @@ warm_up_dtls_certificate ()
     return;
   warm_up_started = true;
   warm_up_thread = g_thread_try_new ("voicecall-dtls", [] (gpointer) -> gpointer {
-    vc::DtlsKeyCacheResult r = vc::dtls_key_cache_warm_up (std::string (), &warm_up_abandon);
+    vc::DtlsKeyCacheResult r = vc::dtls_key_cache_warm_up (std::string (), &warm_up_abandon,
+        load_session_elements);
     GST_DEBUG ("DTLS certificate ready (%s); key for the next process %s",
         r.used_cached_key ? "on a key made ahead of time" : r.detail.c_str (),
         r.stored_next_key ? "stored" : "not stored");

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
+#include <set>
 #include <string>
 
 namespace {
@@ -111,6 +113,14 @@ warm_up_in_child (const std::string &dir, bool abandon = false)
   return c;
 }
 
+mode_t
+mode_of (const std::string &path)
+{
+  struct stat st;
+  fail_unless (lstat (path.c_str (), &st) == 0, "%s missing", path.c_str ());
+  return st.st_mode & 0777;
+}
+
 struct TempDir {
   std::string path;
   TempDir ()
@@ -126,45 +136,64 @@ struct TempDir {
   }
   std::string cache () const { return path + "/cache"; }
   std::string key () const { return cache () + "/dtls-key.pem"; }
+  /* The pool: every file, with the public key of each (empty: not a private key). */
+  std::map<std::string, std::string> pool () const
+  {
+    std::map<std::string, std::string> keys;
+    if (GDir *d = g_dir_open (cache ().c_str (), 0, nullptr)) {
+      while (const gchar *name = g_dir_read_name (d)) {
+        std::string file = cache () + "/" + name;
+        keys[file] = file_public_key (file);
+      }
+      g_dir_close (d);
+    }
+    return keys;
+  }
 };
 
-mode_t
-mode_of (const std::string &path)
+/* Every file of the pool is a private key file (0600) and none is the given public key. */
+void
+check_pool (const TempDir &t, const std::string &not_this, const char *when)
 {
-  struct stat st;
-  fail_unless (lstat (path.c_str (), &st) == 0, "%s missing", path.c_str ());
-  return st.st_mode & 0777;
+  auto keys = t.pool ();
+  fail_unless (keys.size () == 3, "%s: %zu keys in the pool, wanted 3", when, keys.size ());
+  for (const auto &kv : keys) {
+    fail_unless (!kv.second.empty (), "%s: %s is not a private key", when, kv.first.c_str ());
+    fail_unless (mode_of (kv.first) == 0600, "%s: %s mode %o", when, kv.first.c_str (),
+        mode_of (kv.first));
+    fail_unless (kv.second != not_this, "%s: %s is the key in use", when, kv.first.c_str ());
+  }
 }
 
 } // namespace
 
-GST_START_TEST (test_first_process_stores_a_private_key)
+GST_START_TEST (test_first_process_fills_the_pool)
 {
   TempDir t;
   Child c = warm_up_in_child (t.cache ());
   fail_unless (!c.used, "nothing to use yet, but it says it used a key");
-  fail_unless (c.stored, "no key stored for the next process");
+  fail_unless (c.stored, "no key stored for later processes");
   fail_unless (mode_of (t.cache ()) == 0700, "directory mode %o", mode_of (t.cache ()));
-  fail_unless (mode_of (t.key ()) == 0600, "key mode %o", mode_of (t.key ()));
-  std::string stored = file_public_key (t.key ());
-  fail_unless (!stored.empty (), "the stored file is not a private key");
-  fail_unless (stored != c.cert_key, "the stored key is the one this process already uses");
+  check_pool (t, c.cert_key, "after the first process");
 }
 GST_END_TEST;
 
-GST_START_TEST (test_next_process_uses_the_stored_key_once)
+GST_START_TEST (test_next_processes_use_a_stored_key_once)
 {
   TempDir t;
   warm_up_in_child (t.cache ());
-  std::string stored = file_public_key (t.key ());
-  Child c = warm_up_in_child (t.cache ());
-  fail_unless (c.used, "the stored key was not used: %s", c.detail.c_str ());
-  fail_unless (c.cert_key == stored, "the certificate is not on the stored key");
-  /* Taken, and a new one made for the process after: no key serves two processes. */
-  std::string next = file_public_key (t.key ());
-  fail_unless (!next.empty () && next != stored, "the key was not replaced by a new one");
-  Child d = warm_up_in_child (t.cache ());
-  fail_unless (d.used && d.cert_key == next && d.cert_key != c.cert_key);
+  std::set<std::string> used;
+  for (int i = 0; i < 4; i++) {
+    std::set<std::string> before;
+    for (const auto &kv : t.pool ())
+      before.insert (kv.second);
+    Child c = warm_up_in_child (t.cache ());
+    fail_unless (c.used, "process %d: no stored key used: %s", i, c.detail.c_str ());
+    fail_unless (before.count (c.cert_key), "process %d: the certificate is on no stored key", i);
+    /* Taken, and never handed out again: the pool is full again without it. */
+    fail_unless (used.insert (c.cert_key).second, "process %d: a key served twice", i);
+    check_pool (t, c.cert_key, "after a process");
+  }
 }
 GST_END_TEST;
 
@@ -207,17 +236,24 @@ GST_START_TEST (test_unsafe_or_bad_files_are_ignored)
   };
   for (const Case &k : cases) {
     TempDir t;
-    warm_up_in_child (t.cache ());
+    /* One good key file, as the cache writes it, then spoiled. */
+    fail_unless (g_mkdir_with_parents (t.cache ().c_str (), 0700) == 0);
+    EVP_PKEY *rsa = EVP_PKEY_Q_keygen (nullptr, nullptr, "RSA", static_cast<size_t> (2048));
+    FILE *f = fopen (t.key ().c_str (), "w");
+    fail_unless (rsa && f && PEM_write_PrivateKey (f, rsa, nullptr, nullptr, 0, nullptr,
+        nullptr));
+    fclose (f);
+    EVP_PKEY_free (rsa);
+    chmod (t.key ().c_str (), 0600);
     k.spoil (t);
     std::string planted = file_public_key (t.key ());
     Child c = warm_up_in_child (t.cache ());
     fail_unless (!c.used, "%s: used", k.name);
     fail_unless (planted.empty () || c.cert_key != planted, "%s: the certificate is on it",
         k.name);
-    fail_unless (c.stored && mode_of (t.key ()) == 0600, "%s: not replaced by a private key",
-        k.name);
-    std::string now = file_public_key (t.key ());
-    fail_unless (!now.empty () && now != planted, "%s: not replaced", k.name);
+    struct stat st;
+    fail_unless (lstat (t.key ().c_str (), &st) != 0, "%s: still there", k.name);
+    check_pool (t, planted.empty () ? c.cert_key : planted, k.name);
     GST_INFO ("%s: ignored (%s)", k.name, c.detail.c_str ());
   }
 }
@@ -257,8 +293,8 @@ dtlskeycache_suite (void)
   TCase *tc = tcase_create ("general");
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
-  tcase_add_test (tc, test_first_process_stores_a_private_key);
-  tcase_add_test (tc, test_next_process_uses_the_stored_key_once);
+  tcase_add_test (tc, test_first_process_fills_the_pool);
+  tcase_add_test (tc, test_next_processes_use_a_stored_key_once);
   tcase_add_test (tc, test_unsafe_or_bad_files_are_ignored);
   tcase_add_test (tc, test_cache_off);
   tcase_add_test (tc, test_abandoned_key_is_not_stored);
