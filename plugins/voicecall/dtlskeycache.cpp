@@ -34,10 +34,19 @@ namespace {
 constexpr int kBits = 2048;          /* what GStreamer 1.22 asks for */
 constexpr time_t kMaxAge = 24 * 3600;
 constexpr size_t kMaxFileSize = 16 * 1024;
+/* The making of keys for later processes: in the background, below the call's threads. */
+constexpr int kNice = 10;
 /* Keys kept ready: enough for a callee and a few callers started together. */
 constexpr int kPoolSize = 3;
 constexpr const char *kPrefix = "dtls-key";
 constexpr const char *kSuffix = ".pem";
+
+bool
+past (const std::atomic<gint64> *stop_at)
+{
+  gint64 at = stop_at ? stop_at->load () : 0;
+  return at > 0 && g_get_monotonic_time () >= at;
+}
 
 /* The pool's files, sorted. */
 std::vector<std::string>
@@ -213,7 +222,7 @@ take_key (const std::string &dir, std::string &why)
 
 /* Makes one key for a later process, at the lowest priority, and stores it as name. */
 bool
-store_key (const std::string &dir, const std::string &name, const std::atomic<bool> *abandon,
+store_key (const std::string &dir, const std::string &name, const std::atomic<gint64> *stop_at,
     std::string &why)
 {
   if (g_mkdir_with_parents (dir.c_str (), 0700) != 0) {
@@ -226,15 +235,14 @@ store_key (const std::string &dir, const std::string &name, const std::atomic<bo
     why = dir + " is not a directory of ours that only we can write";
     return false;
   }
-  setpriority (PRIO_PROCESS, static_cast<id_t> (syscall (SYS_gettid)), 19);
+  setpriority (PRIO_PROCESS, static_cast<id_t> (syscall (SYS_gettid)), kNice);
   Pkey key;
   if (EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name (nullptr, "RSA", nullptr)) {
     EVP_PKEY *made = nullptr;
-    EVP_PKEY_CTX_set_app_data (ctx, const_cast<std::atomic<bool> *> (abandon));
-    /* Called as primes are searched: 0 stops the generation when the element shuts down. */
+    EVP_PKEY_CTX_set_app_data (ctx, const_cast<std::atomic<gint64> *> (stop_at));
+    /* Called as primes are searched: 0 stops the generation past the deadline. */
     EVP_PKEY_CTX_set_cb (ctx, [] (EVP_PKEY_CTX *c) -> int {
-      auto *stop = static_cast<std::atomic<bool> *> (EVP_PKEY_CTX_get_app_data (c));
-      return stop && stop->load () ? 0 : 1;
+      return past (static_cast<std::atomic<gint64> *> (EVP_PKEY_CTX_get_app_data (c))) ? 0 : 1;
     });
     if (EVP_PKEY_keygen_init (ctx) > 0 && EVP_PKEY_CTX_set_rsa_keygen_bits (ctx, kBits) > 0 &&
         EVP_PKEY_keygen (ctx, &made) > 0)
@@ -242,7 +250,7 @@ store_key (const std::string &dir, const std::string &name, const std::atomic<bo
     EVP_PKEY_CTX_free (ctx);
   }
   if (!key) {
-    why = abandon && abandon->load () ? "abandoned (shutting down)" : "key generation failed";
+    why = past (stop_at) ? "abandoned (past the deadline)" : "key generation failed";
     return false;
   }
   std::string path = dir + "/" + name;
@@ -284,7 +292,7 @@ dtls_key_cache_dir ()
 }
 
 DtlsKeyCacheResult
-dtls_key_cache_warm_up (const std::string &dir_arg, const std::atomic<bool> *abandon,
+dtls_key_cache_warm_up (const std::string &dir_arg, const std::atomic<gint64> *stop_at,
     const std::function<void ()> &then_first)
 {
   static std::once_flag debug_once;
@@ -316,7 +324,7 @@ dtls_key_cache_warm_up (const std::string &dir_arg, const std::atomic<bool> *aba
   for (int i = 0; i < kPoolSize && static_cast<int> (pool_files (dir).size ()) < kPoolSize; i++) {
     std::string name = std::string (kPrefix) + "-" + std::to_string (getpid ()) + "-" +
         std::to_string (i) + kSuffix;
-    if (!store_key (dir, name, abandon, why)) {
+    if (past (stop_at) || !store_key (dir, name, stop_at, why)) {
       GST_INFO ("no key stored for a later process: %s", why.c_str ());
       break;
     }

@@ -15,6 +15,8 @@
  * (and removed), never an error. */
 #pragma once
 
+#include <glib.h>
+
 #include <atomic>
 #include <functional>
 #include <string>
@@ -29,12 +31,13 @@ struct DtlsKeyCacheResult {
 
 /* Creates the process's first dtlsdec (so its certificate exists), on a cached key if one is
  * there, then stores a fresh key for the next process. Blocking (a key is made while it runs,
- * at the thread's lowest priority): call from a background thread. dir is the cache
- * directory, empty for the default; abandon, when it turns true, stops the making of the next
- * key (nothing is stored); then_first, if set, runs once the certificate is there, before the
- * next key is made. */
+ * at a low priority (nice 10)): call from a background thread. dir is the cache
+ * directory, empty for the default; stop_at, when set to a g_get_monotonic_time () (it may be
+ * set while this runs), is when the making of keys for later processes stops (a key not ready
+ * then is not stored); then_first, if set, runs once the certificate is there, before the
+ * keys for later processes are made. */
 DtlsKeyCacheResult dtls_key_cache_warm_up (const std::string &dir = std::string (),
-    const std::atomic<bool> *abandon = nullptr,
+    const std::atomic<gint64> *stop_at = nullptr,
     const std::function<void ()> &then_first = std::function<void ()> ());
 
 /* The default cache directory ($XDG_CACHE_HOME/gst-voicecall), or empty when the cache is off. */

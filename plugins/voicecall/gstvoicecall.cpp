@@ -682,12 +682,16 @@ stop (GstVoiceCall *self)
  * (an RSA key: 170-700 ms here), and a session's offer or answer waits for it. Make it once, in
  * the background, as soon as an element gets ready, on a key the process before made ahead of
  * time (dtlskeycache.h): a caller's first offer and a callee's first answer then need not wait.
- * An element going back to NULL stops the making of the next key and waits for the thread: a
- * process that exits while OpenSSL initialises in another thread can crash. */
+ * An element going back to NULL waits for the thread, at most a second more for the keys of
+ * later processes: a process that exits while OpenSSL initialises in another thread can
+ * crash. */
 static std::mutex warm_up_lock;
 static bool warm_up_started = false;
 static GThread *warm_up_thread = nullptr;
-static std::atomic<bool> warm_up_abandon {false};
+/* A process that ends soon after its call still leaves a key for the next one (~300 ms of
+ * work), but never waits longer than this for it. */
+constexpr gint64 WARM_UP_EXIT_WAIT_US = G_USEC_PER_SEC;
+static std::atomic<gint64> warm_up_stop_at {0};
 
 /* The plugins and classes of the elements a session's webrtcbin creates, loaded once ahead:
  * otherwise the first offer or answer loads them (libsrtp, libnice, ...). */
@@ -718,7 +722,7 @@ warm_up_dtls_certificate ()
     return;
   warm_up_started = true;
   warm_up_thread = g_thread_try_new ("voicecall-dtls", [] (gpointer) -> gpointer {
-    vc::DtlsKeyCacheResult r = vc::dtls_key_cache_warm_up (std::string (), &warm_up_abandon,
+    vc::DtlsKeyCacheResult r = vc::dtls_key_cache_warm_up (std::string (), &warm_up_stop_at,
         load_session_elements);
     GST_DEBUG ("DTLS certificate ready (%s); key for the next process %s",
         r.used_cached_key ? "on a key made ahead of time" : r.detail.c_str (),
@@ -732,7 +736,7 @@ wait_for_dtls_certificate ()
 {
   std::lock_guard<std::mutex> lk (warm_up_lock);
   if (GThread *thread = std::exchange (warm_up_thread, nullptr)) {
-    warm_up_abandon = true;
+    warm_up_stop_at = g_get_monotonic_time () + WARM_UP_EXIT_WAIT_US;
     g_thread_join (thread);
   }
 }

@@ -72,8 +72,8 @@ warm_up_in_child (const std::string &dir, bool abandon = false)
   fail_unless (pid >= 0);
   if (pid == 0) {
     close (fds[0]);
-    std::atomic<bool> stop {abandon};
-    vc::DtlsKeyCacheResult r = vc::dtls_key_cache_warm_up (dir, &stop);
+    std::atomic<gint64> stop_at {abandon ? 1 : 0};
+    vc::DtlsKeyCacheResult r = vc::dtls_key_cache_warm_up (dir, &stop_at);
     std::string cert_key;
     GstElement *dtls = gst_element_factory_make ("dtlsdec", nullptr);
     gchar *pem = nullptr;
@@ -278,11 +278,11 @@ GST_START_TEST (test_abandoned_key_is_not_stored)
   fail_unless (!c.stored, "stored although abandoned");
   fail_unless (!g_file_test (t.key ().c_str (), G_FILE_TEST_EXISTS));
   /* No half-written file left behind either. */
-  GDir *d = g_dir_open (t.cache ().c_str (), 0, nullptr);
-  fail_unless (d != nullptr);
-  const gchar *name = g_dir_read_name (d);
-  fail_unless (name == nullptr, "left behind: %s", name);
-  g_dir_close (d);
+  if (GDir *d = g_dir_open (t.cache ().c_str (), 0, nullptr)) {
+    const gchar *name = g_dir_read_name (d);
+    fail_unless (name == nullptr, "left behind: %s", name);
+    g_dir_close (d);
+  }
 }
 GST_END_TEST;
 
