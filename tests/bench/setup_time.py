@@ -6,6 +6,9 @@ Pairs (each N calls, one at a time):
   gst-aiortc  gst-launch caller (JSON) → aiortc server (the seed's /offer)
   aiortc-gst  aiortc client (JSON) → gst-launch callee (aiortc's own FIRST_AUDIO_MS)
   aiortc-aiortc  aiortc client → aiortc server: the peer we compare with
+  gst-gst-stunhole  gst → gst with the caller's stun-server= on a UDP port of 127.0.0.1
+              that drops every request (a STUN server that never answers); compare with
+              gst-gst: a host-reachable call should not wait for it
 
 "process" is from starting the caller's process to its first decoded remote audio (as the
 bus message appears in its output); "session" is the element's own figure, from the session's
@@ -20,6 +23,7 @@ Usage: setup_time.py --build BUILD [--calls 20] [PAIR ...]
 import argparse
 import os
 import re
+import socket
 import statistics
 import sys
 import time
@@ -27,7 +31,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import calls  # noqa: E402
 
-PAIRS = ["gst-gst", "gst-aiortc", "aiortc-gst", "aiortc-aiortc"]
+PAIRS = ["gst-gst", "gst-aiortc", "aiortc-gst", "aiortc-aiortc", "gst-gst-stunhole"]
 
 
 def wait_first_audio(env, proc, pattern, timeout=20):
@@ -42,8 +46,19 @@ def wait_first_audio(env, proc, pattern, timeout=20):
     raise calls.Failure(f"{proc.name}: no first audio:\n{env.log(proc)[-2000:]}")
 
 
-def one_call(env, pair):
+def black_hole():
+    """A UDP socket on 127.0.0.1 that reads and never answers: a STUN server that is gone."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def one_call(env, pair, hole):
     port = calls.free_port()
+    stun = []
+    if pair == "gst-gst-stunhole":
+        pair = "gst-gst"
+        stun = [f"stun-server=stun://127.0.0.1:{hole.getsockname()[1]}"]
     if pair.endswith("-gst"):
         callee = calls.callee_gst(env, port, 880, env.path("callee.wav"))
         env.wait_http(port, callee)
@@ -56,7 +71,7 @@ def one_call(env, pair):
         proto, path = ("whip", "/call") if pair == "gst-gst" else ("json", "/offer")
         caller = env.gst_launch("caller", env.party(440, [
             f"url=http://127.0.0.1:{port}{path}", f"signaller::protocol={proto}",
-            "ice-addresses=127.0.0.1"], env.path("caller.wav")))
+            "ice-addresses=127.0.0.1"] + stun, env.path("caller.wav")))
         m = wait_first_audio(env, caller, r"voicecall-first-audio.*?setup-ms=\(double\)([0-9.]+)")
         process_ms = (time.time() - t0) * 1000
         session_ms = float(m.group(1))
@@ -89,13 +104,14 @@ def main():
                     help="the median of each setup step of our caller and callee")
     ap.add_argument("pairs", nargs="*", default=PAIRS)
     args = ap.parse_args()
-    print(f"{'pair':<14} {'calls':>5} {'process median':>15} {'p90':>7} {'session median':>15}")
+    print(f"{'pair':<17} {'calls':>5} {'process median':>15} {'p90':>7} {'session median':>15}")
+    hole = black_hole()  # read by nobody: the kernel drops what overflows its buffer
     for pair in args.pairs:
         proc, sess, steps = [], [], {}
         for _ in range(args.calls):
             env = calls.Env(args.build)
             try:
-                p, s, st = one_call(env, pair)
+                p, s, st = one_call(env, pair, hole)
                 proc.append(p)
                 sess.append(s)
                 for k, v in st.items():
@@ -103,7 +119,7 @@ def main():
             finally:
                 env.cleanup()
         p90 = sorted(proc)[max(0, int(len(proc) * 0.9) - 1)]
-        print(f"{pair:<14} {len(proc):>5} {statistics.median(proc):>12.0f} ms {p90:>4.0f} ms "
+        print(f"{pair:<17} {len(proc):>5} {statistics.median(proc):>12.0f} ms {p90:>4.0f} ms "
               f"{statistics.median(sess):>12.0f} ms", flush=True)
         if args.breakdown:
             for k, v in sorted(steps.items(), key=lambda kv: (kv[0].split()[0],
