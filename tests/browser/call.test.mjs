@@ -377,7 +377,7 @@ async function connect(page) {
       `${st.packetsReceived ?? 0} RTP packets received, ${st.recvKbps?.toFixed(1) ?? 0} kbit/s, codec ${st.codec ?? 'none'}`);
   }
   const { timings } = await vc(page);
-  log(`click -> connected ${timings.connected} ms, click -> first received audio ${timings.audio} ms`);
+  log(`click -> offer sent ${timings.offer} ms, click -> microphone open ${timings.mic} ms, click -> connected ${timings.connected} ms, click -> first received audio ${timings.audio} ms`);
 
   const sample = async (fn) => {
     const hz = [];
@@ -553,7 +553,7 @@ for (const mode of modes) {
     checkGlibComplaints(path.join(outDir, `callee-${mode}.log`));
     passed++;
     const facts = [
-      r.connected !== undefined && `click->connected ${r.connected} ms, click->audio ${r.audio} ms, page heard ${fmtHz(r.heardHz)}`,
+      r.connected !== undefined && `click->offer ${r.offer} ms, click->connected ${r.connected} ms, click->audio ${r.audio} ms, page heard ${fmtHz(r.heardHz)}`,
       r.calleeHz !== undefined && `callee recorded ${fmtHz(r.calleeHz)}`,
       r.endedMs !== undefined && `"The other side hung up" shown ${r.endedMs} ms after SIGINT (the page saw: ${r.chromiumSaw})`,
       r.calleeEndedMs !== undefined && `callee ended the session (${r.calleeReason}) ${r.calleeEndedMs} ms after the page went`,
