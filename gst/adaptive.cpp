@@ -111,6 +111,41 @@ Controller::decrease (double factor, double floor, const std::string &what, std:
       current_.encoder.bitrate));
 }
 
+bool
+Controller::probe_loss (const vc::stats::Report &r, bool fresh, std::string *why)
+{
+  if (!probe_.running)
+    return false;
+  const double since = now_ - probe_.start;
+  if (fresh && since >= PROBE_SETTLE_S) {
+    probe_.sum += std::clamp (r.remote_fraction_lost, 0.0, 1.0);
+    probe_.reports++;
+  }
+  const bool enough = probe_.reports >= PROBE_REPORTS && since >= PROBE_MIN_S;
+  if (!enough && since < PROBE_MAX_S)
+    return true;
+  probe_.running = false;
+  if (probe_.reports == 0)
+    return false; /* no report at all: the rule goes on as for congestion */
+  const double before = probe_.loss_before;
+  const double after = probe_.sum / probe_.reports;
+  /* What a policer would leave: it passes a fixed rate, (1 - before) of the old one. */
+  const double policed = std::max (0.0, 1 - (1 - before) / probe_.factor);
+  if (after < (before + policed) / 2)
+    return false; /* it followed the bitrate: congestion */
+  random_loss_ = std::max (before, after);
+  const int lowered = current_.encoder.bitrate;
+  target_ = std::clamp<double> (probe_.bitrate_before, config_.min_bitrate, config_.max_bitrate);
+  current_.encoder.bitrate = round_bitrate (target_);
+  in_episode_ = false;
+  ceiling_ = 0;
+  last_decrease_ = -1e9;
+  add_reason (why, format ("loss %.1f %% before, %.1f %% at the lower bitrate (a policer would "
+      "leave %.1f %%): random loss, not congestion: bitrate %d -> %d", before * 100,
+      after * 100, policed * 100, lowered, current_.encoder.bitrate));
+  return false;
+}
+
 void
 Controller::update_bitrate (const vc::stats::Report &r, double dt, bool fresh, std::string *why)
 {
@@ -133,14 +168,34 @@ Controller::update_bitrate (const vc::stats::Report &r, double dt, bool fresh, s
           "above its minimum; loss %.1f %%)", r.rtt_ms, queuing, loss_ * 100), why);
     return;
   }
+  if (probe_loss (r, fresh, why))
+    return;
+  if (heavy_loss && random_loss_ > 0 && loss_ < random_loss_ + RANDOM_LOSS_TOLERANCE)
+    return; /* random, as the probe found: hold */
   if (heavy_loss) {
     /* FEC_MIN_BITRATE keeps room for FEC while the loss lasts. */
     double floor = std::max (config_.min_bitrate, std::min (config_.max_bitrate, FEC_MIN_BITRATE));
-    if (may_decrease && target_ > floor)
-      decrease (1 - loss_ / 2, floor, format ("heavy loss %.1f %% without rtt growth",
-          loss_ * 100), why);
+    if (may_decrease && target_ > floor) {
+      if (!in_episode_) {
+        /* The first one of an episode is a probe: does the loss follow the bitrate? */
+        probe_ = {};
+        probe_.running = true;
+        probe_.start = now_;
+        probe_.loss_before = loss_;
+        probe_.bitrate_before = target_;
+        probe_.factor = DECREASE_FACTOR;
+        decrease (DECREASE_FACTOR, floor, format ("heavy loss %.1f %% without rtt growth "
+            "(probing whether it follows the bitrate)", loss_ * 100), why);
+        probe_.factor = target_ / probe_.bitrate_before;
+      } else {
+        decrease (1 - loss_ / 2, floor, format ("heavy loss %.1f %% without rtt growth",
+            loss_ * 100), why);
+      }
+    }
     return;
   }
+  if (loss_ < LOSS_HOLD)
+    random_loss_ = 0;
 
   const bool clean = rtt_known && loss_ < LOSS_HOLD && queuing <= rise / 2 &&
       now_ - last_decrease_ >= DECREASE_HOLD_S;

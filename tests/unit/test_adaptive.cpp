@@ -292,6 +292,44 @@ GST_START_TEST (test_rate_cap_slow_reports)
 }
 GST_END_TEST;
 
+/* Heavy random loss (a lossy radio hop): one probe decrease, then the bitrate goes back and
+ * stays, with FEC; a lower bitrate would cost voice quality and save nothing. */
+static void
+random_heavy_loss (const char *name, double loss, double rr_interval_s, double back_within_s)
+{
+  Run r (name);
+  r.link.rr_interval_s = rr_interval_s;
+  r.run (15);
+  fail_unless_equals_int (r.now ().encoder.bitrate, DEFAULT_MAX_BITRATE);
+  const double from = r.t;
+  r.link.random_loss = loss;
+  r.run (back_within_s);
+  fail_unless (r.decreases == 1, "%s: %d decreases, wanted one (the probe)", name, r.decreases);
+  fail_unless (r.controller.random_loss () > 0, "%s: the probe did not find the loss random",
+      name);
+  double back = r.first_time (r.first_time (from, [] (int b) { return b < DEFAULT_MAX_BITRATE; }),
+      [] (int b) { return b == DEFAULT_MAX_BITRATE; });
+  fail_unless (back > 0, "%s: bitrate not back at max-bitrate within %.0f s", name,
+      back_within_s);
+  g_print ("%s: probe decrease, back at max-bitrate after %.1f s\n", name, back - from);
+  r.run (60);
+  fail_unless (r.decreases == 1, "%s: %d decreases in the 60 s after the probe", name,
+      r.decreases - 1);
+  fail_unless_equals_int (r.now ().encoder.bitrate, DEFAULT_MAX_BITRATE);
+  fail_unless (r.now ().encoder.fec, "%s: FEC off under heavy loss", name);
+  /* The loss as Opus' packet-loss-percentage (within the EWMA's wander). */
+  fail_unless (r.now ().encoder.packet_loss_percentage >= std::min<int> (PLP_MAX, loss * 100) - 4,
+      "%s: packet-loss-percentage %d", name, r.now ().encoder.packet_loss_percentage);
+}
+
+GST_START_TEST (test_random_heavy_loss_keeps_the_bitrate)
+{
+  random_heavy_loss ("20 % random loss", 0.20, 1.0, 30);
+  random_heavy_loss ("35 % random loss", 0.35, 1.0, 30);
+  random_heavy_loss ("20 % random loss, reports every ~5 s", 0.20, 5.0, 60);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_policer_heavy_loss)
 {
   /* A policer drops what exceeds the rate and queues nothing: loss without RTT growth. */
@@ -301,6 +339,7 @@ GST_START_TEST (test_policer_heavy_loss)
   r.link.queue_limit_ms = 0;
   r.run (40);
   fail_unless (r.decreases > 0, "heavy loss did not decrease the bitrate");
+  fail_unless (r.controller.random_loss () == 0, "the policer's loss was taken for random");
   /* Loss below LOSS_HEAVY (20 %) is treated as random: the bitrate ends within 1/(1-0.2) of
    * the rate, with FEC on. */
   fail_unless (r.now ().encoder.bitrate <= 24000 / (1 - LOSS_HEAVY) + BITRATE_STEP,
@@ -495,6 +534,7 @@ adaptive_suite (void)
   tcase_add_test (tc, test_rate_cap_and_recovery);
   tcase_add_test (tc, test_rate_cap_slow_reports);
   tcase_add_test (tc, test_policer_heavy_loss);
+  tcase_add_test (tc, test_random_heavy_loss_keeps_the_bitrate);
   tcase_add_test (tc, test_fec_needs_bitrate);
   tcase_add_test (tc, test_jitter_buffer_follows_jitter);
   tcase_add_test (tc, test_jitter_noise_does_not_flap);
