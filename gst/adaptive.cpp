@@ -117,7 +117,7 @@ Controller::probe_loss (const vc::stats::Report &r, bool fresh, std::string *why
   if (!probe_.running)
     return false;
   const double since = now_ - probe_.start;
-  if (fresh && since >= PROBE_SETTLE_S) {
+  if (fresh && probe_.skipped++ > 0) {
     probe_.sum += std::clamp (r.remote_fraction_lost, 0.0, 1.0);
     probe_.reports++;
   }
@@ -131,8 +131,15 @@ Controller::probe_loss (const vc::stats::Report &r, bool fresh, std::string *why
   const double after = probe_.sum / probe_.reports;
   /* What a policer would leave: it passes a fixed rate, (1 - before) of the old one. */
   const double policed = std::max (0.0, 1 - (1 - before) / probe_.factor);
-  if (after < (before + policed) / 2)
+  /* Random only when it fell by less than a quarter of what a policer's would (or 3 points):
+   * a policer taken for random keeps losing, random loss taken for a policer only costs
+   * bitrate, as it did before the probe. */
+  if (after < before - std::max (PROBE_RANDOM_MIN_FALL, PROBE_RANDOM_FRACTION * (before - policed)))
     return false; /* it followed the bitrate: congestion */
+  /* Nor when it rose well beyond the loss before: not the same loss (a policer whose bucket was
+   * still emptying before the probe, a new bottleneck). */
+  if (after > before + std::max (PROBE_RANDOM_MIN_FALL, PROBE_RANDOM_FRACTION * before))
+    return false;
   random_loss_ = std::max (before, after);
   const int lowered = current_.encoder.bitrate;
   target_ = std::clamp<double> (probe_.bitrate_before, config_.min_bitrate, config_.max_bitrate);
@@ -176,12 +183,15 @@ Controller::update_bitrate (const vc::stats::Report &r, double dt, bool fresh, s
     /* FEC_MIN_BITRATE keeps room for FEC while the loss lasts. */
     double floor = std::max (config_.min_bitrate, std::min (config_.max_bitrate, FEC_MIN_BITRATE));
     if (may_decrease && target_ > floor) {
-      if (!in_episode_) {
+      double recent = 0;
+      for (double l : recent_losses_)
+        recent += l / recent_losses_.size ();
+      if (!in_episode_ && !recent_losses_.empty () && recent <= RANDOM_LOSS_MAX) {
         /* The first one of an episode is a probe: does the loss follow the bitrate? */
         probe_ = {};
         probe_.running = true;
         probe_.start = now_;
-        probe_.loss_before = loss_;
+        probe_.loss_before = recent;
         probe_.bitrate_before = target_;
         probe_.factor = DECREASE_FACTOR;
         decrease (DECREASE_FACTOR, floor, format ("heavy loss %.1f %% without rtt growth "
@@ -300,6 +310,9 @@ Controller::update (const vc::stats::Report &r, double interval_s)
     last_rtt_ = r.rtt_ms;
     last_remote_loss_ = r.remote_fraction_lost;
     rtts_.emplace_back (now_, r.rtt_ms);
+    recent_losses_.push_back (std::clamp (r.remote_fraction_lost, 0.0, 1.0));
+    while (recent_losses_.size () > PROBE_REPORTS)
+      recent_losses_.pop_front ();
     while (!rtts_.empty () && rtts_.front ().first < now_ - RTT_MIN_WINDOW_S)
       rtts_.pop_front ();
     if (!have_feedback_) {

@@ -33,11 +33,13 @@
  *    heavy needs FEC more than it needs fewer bits.
  *    Heavy loss without RTT growth may also be random (a lossy radio hop), which a lower
  *    bitrate does not help and costs quality (0.07 STOI at 20 %% random loss in the lab). So
- *    the first such decrease of an episode is a probe, by DECREASE_FACTOR: a policer's loss follows the
- *    rate (1 - (1 - loss) / factor after it), random loss does not. The fresh reports
- *    PROBE_SETTLE_S after the decrease are averaged (at least PROBE_REPORTS of them and
- *    PROBE_MIN_S, at most PROBE_MAX_S); nearer the loss before than the loss a policer would
- *    leave, it is random: the bitrate goes back to where it was, and heavy loss up to
+ *    the first such decrease of an episode (up to RANDOM_LOSS_MAX) is a probe, by
+ *    DECREASE_FACTOR: a policer's loss follows the rate (1 - (1 - loss) / factor after it),
+ *    random loss does not. The fraction lost of the last PROBE_REPORTS fresh reports before
+ *    it and of PROBE_REPORTS after it (the first one after, which straddles the decrease,
+ *    left out; at least PROBE_MIN_S, at most PROBE_MAX_S) are averaged; when the loss fell by
+ *    less than PROBE_RANDOM_FRACTION of what a policer's would (at least
+ *    PROBE_RANDOM_MIN_FALL), and rose by no more than that fraction of itself, it is random: the bitrate goes back to where it was, and heavy loss up to
  *    RANDOM_LOSS_TOLERANCE above the higher of the two holds the bitrate (as loss below LOSS_HEAVY
  *    does) until the loss falls under LOSS_HOLD. Otherwise the rule above goes on.
  *    A decrease needs DECREASE_HOLD_S since the previous one and a new report since then, so
@@ -94,8 +96,10 @@ constexpr double RTT_RISE_FRACTION = 0.5;
 constexpr double RTT_MIN_WINDOW_S = 60;
 constexpr double DECREASE_FACTOR = 0.7;
 constexpr double DECREASE_HOLD_S = 2.0;
-constexpr double PROBE_SETTLE_S = 1.5;
 constexpr int PROBE_REPORTS = 3;
+constexpr double RANDOM_LOSS_MAX = 0.5;
+constexpr double PROBE_RANDOM_FRACTION = 0.25;
+constexpr double PROBE_RANDOM_MIN_FALL = 0.03;
 constexpr double PROBE_MIN_S = 3.0;
 constexpr double PROBE_MAX_S = 20.0;
 constexpr double RANDOM_LOSS_TOLERANCE = 0.10;
@@ -192,8 +196,9 @@ private:
     bool running = false;
     double start = 0, loss_before = 0, factor = 1, bitrate_before = 0;
     double sum = 0;
-    int reports = 0;
+    int reports = 0, skipped = 0;
   } probe_;
+  std::deque<double> recent_losses_; /* the fraction lost of the last fresh reports */
   double random_loss_ = 0; /* > 0: heavy loss at about this level is random */
   bool have_jitter_ = false;
   double jitter_envelope_ = 0;

@@ -27,11 +27,13 @@ struct Link {
   double queue_limit_ms = 300; /* drop-tail queue in front of the bottleneck; 0: a policer */
   double base_rtt_ms = 40;
   double random_loss = 0;
+  double bucket_bits = 0;      /* > 0 (with capacity): a token-bucket policer of this depth */
   double rr_interval_s = 1.0;
   std::mt19937 rng {12345};
 
   double time = 0;
   double queue_bits = 0;
+  double tokens = 0;
   double sent = 0, lost = 0; /* since the last receiver report */
   double next_rr = 0.6;
   double rtt_ms = -1, fraction_lost = 0;
@@ -48,7 +50,13 @@ struct Link {
       time += gap;
       sent++;
       bool dropped = false;
-      if (capacity_bps > 0) {
+      if (capacity_bps > 0 && bucket_bits > 0) {
+        tokens = std::min (bucket_bits, tokens + capacity_bps * gap);
+        if (tokens >= packet_bits)
+          tokens -= packet_bits;
+        else
+          dropped = true;
+      } else if (capacity_bps > 0) {
         queue_bits = std::max (0.0, queue_bits - capacity_bps * gap);
         const double limit = std::max (packet_bits, capacity_bps * queue_limit_ms / 1000);
         if (queue_bits + packet_bits > limit)
@@ -60,7 +68,7 @@ struct Link {
         dropped = true;
       lost += dropped;
       if (time >= next_rr) {
-        const double queuing_ms = capacity_bps > 0 ? queue_bits / capacity_bps * 1000 : 0;
+        const double queuing_ms = capacity_bps > 0 && bucket_bits == 0 ? queue_bits / capacity_bps * 1000 : 0;
         rtt_ms = base_rtt_ms + queuing_ms + uniform (0, 2);
         fraction_lost = sent > 0 ? std::floor (lost / sent * 256) / 256 : 0; /* 8-bit field */
         sent = lost = 0;
@@ -340,6 +348,21 @@ GST_START_TEST (test_policer_heavy_loss)
   r.run (40);
   fail_unless (r.decreases > 0, "heavy loss did not decrease the bitrate");
   fail_unless (r.controller.random_loss () == 0, "the policer's loss was taken for random");
+
+  /* A token-bucket policer (8 kbit deep) queues nothing: the first heavy-loss decrease is
+   * the probe, and the loss follows it. At 20 kbit/s (69 % loss at 64) there is no probe:
+   * that much loss is never taken for random. */
+  for (double cap : {40000.0, 32000.0, 20000.0}) {
+    Run p (cap == 40000 ? "token-bucket policer at 40 kbit/s" : cap == 32000
+        ? "token-bucket policer at 32 kbit/s" : "token-bucket policer at 20 kbit/s");
+    p.run (15);
+    p.link.capacity_bps = cap;
+    p.link.bucket_bits = 8000;
+    p.run (40);
+    fail_unless (p.controller.random_loss () == 0, "%s: the loss was taken for random", p.name);
+    fail_unless (p.now ().encoder.bitrate <= cap / (1 - LOSS_HEAVY) + BITRATE_STEP,
+        "%s: bitrate %d", p.name, p.now ().encoder.bitrate);
+  }
   /* Loss below LOSS_HEAVY (20 %) is treated as random: the bitrate ends within 1/(1-0.2) of
    * the rate, with FEC on. */
   fail_unless (r.now ().encoder.bitrate <= 24000 / (1 - LOSS_HEAVY) + BITRATE_STEP,
