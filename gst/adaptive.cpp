@@ -177,6 +177,10 @@ Controller::update_bitrate (const vc::stats::Report &r, double dt, bool fresh, s
   }
   if (probe_loss (r, fresh, why))
     return;
+  if (!heavy_loss)
+    heavy_since_ = -1;
+  else if (heavy_since_ < 0)
+    heavy_since_ = now_;
   if (heavy_loss && random_loss_ > 0 && loss_ < random_loss_ + RANDOM_LOSS_TOLERANCE)
     return; /* random, as the probe found: hold */
   if (heavy_loss) {
@@ -186,7 +190,10 @@ Controller::update_bitrate (const vc::stats::Report &r, double dt, bool fresh, s
       double recent = 0;
       for (double l : recent_losses_)
         recent += l / recent_losses_.size ();
-      if (!in_episode_ && !recent_losses_.empty () && recent <= RANDOM_LOSS_MAX) {
+      const bool probe = !in_episode_ && !recent_losses_.empty () && recent <= RANDOM_LOSS_MAX;
+      if (probe && now_ - heavy_since_ < PROBE_AFTER_S)
+        return; /* not for long yet: held as random */
+      if (probe) {
         /* The first one of an episode is a probe: does the loss follow the bitrate? */
         probe_ = {};
         probe_.running = true;

@@ -33,7 +33,9 @@
  *    heavy needs FEC more than it needs fewer bits.
  *    Heavy loss without RTT growth may also be random (a lossy radio hop), which a lower
  *    bitrate does not help and costs quality (0.07 STOI at 20 %% random loss in the lab). So
- *    the first such decrease of an episode (up to RANDOM_LOSS_MAX) is a probe, by
+ *    heavy loss is held (as random) for its first PROBE_AFTER_S (bursts of loss on a radio
+ *    link come and go; a probe in a short call costs more than it finds), then the first
+ *    decrease of an episode (up to RANDOM_LOSS_MAX) is a probe, by
  *    DECREASE_FACTOR: a policer's loss follows the rate (1 - (1 - loss) / factor after it),
  *    random loss does not. The fraction lost of the last PROBE_REPORTS fresh reports before
  *    it and of PROBE_REPORTS after it (the first one after, which straddles the decrease,
@@ -84,7 +86,7 @@ constexpr double LOSS_TAU_S = 4.0;
 constexpr double FEC_ON_LOSS = 0.01;
 constexpr double FEC_OFF_LOSS = 0.005;
 constexpr int PLP_MARGIN = 2;
-constexpr int PLP_MAX = 25;        /* SILK's redundancy stops growing with loss at 25 % */
+constexpr int PLP_MAX = 10;       /* SILK's redundancy stops growing with loss at 25 % */
 constexpr int PLP_STEP = 2;
 constexpr int FEC_MIN_BITRATE = 16000; /* Opus 1.3 keeps wideband with FEC from ~16 kbit/s */
 constexpr int FEC_OFF_BITRATE = 14000;
@@ -97,6 +99,7 @@ constexpr double RTT_MIN_WINDOW_S = 60;
 constexpr double DECREASE_FACTOR = 0.7;
 constexpr double DECREASE_HOLD_S = 2.0;
 constexpr int PROBE_REPORTS = 3;
+constexpr double PROBE_AFTER_S = 10.0;
 constexpr double RANDOM_LOSS_MAX = 0.5;
 constexpr double PROBE_RANDOM_FRACTION = 0.25;
 constexpr double PROBE_RANDOM_MIN_FALL = 0.03;
@@ -200,6 +203,7 @@ private:
   } probe_;
   std::deque<double> recent_losses_; /* the fraction lost of the last fresh reports */
   double random_loss_ = 0; /* > 0: heavy loss at about this level is random */
+  double heavy_since_ = -1; /* since when the loss has been heavy, or -1 */
   bool have_jitter_ = false;
   double jitter_envelope_ = 0;
   double below_since_ = -1;

@@ -174,8 +174,8 @@ GST_START_TEST (test_clean_link_ramps_to_max)
 }
 GST_END_TEST;
 
-/* Over the last 20 s, packet-loss-percentage averages the loss plus the margin, roughly:
- * each receiver report measures ~50 packets, so the smoothed loss itself wanders. */
+/* Over the last 20 s, packet-loss-percentage averages the loss plus the margin, roughly (each
+ * receiver report measures ~50 packets, so the smoothed loss itself wanders), up to PLP_MAX. */
 static void
 expect_plp_near_loss (const Run &r, double loss_pct)
 {
@@ -185,8 +185,10 @@ expect_plp_near_loss (const Run &r, double loss_pct)
     sum += p.s.encoder.packet_loss_percentage;
   const double mean = sum / last.size ();
   g_print ("%s: mean packet-loss-percentage %.1f over the last 20 s\n", r.name, mean);
-  fail_unless (mean >= loss_pct && mean <= loss_pct + PLP_MARGIN + 4, "%s: mean "
-      "packet-loss-percentage %.1f at %.0f %% loss", r.name, mean, loss_pct);
+  const double lo = std::min<double> (loss_pct, PLP_MAX - 1);
+  const double hi = std::min<double> (loss_pct + PLP_MARGIN + 4, PLP_MAX);
+  fail_unless (mean >= lo && mean <= hi, "%s: mean packet-loss-percentage %.1f at %.0f %% loss "
+      "(wanted %.0f..%.0f)", r.name, mean, loss_pct, lo, hi);
 }
 
 GST_START_TEST (test_random_loss_fec_and_hold)
@@ -300,10 +302,11 @@ GST_START_TEST (test_rate_cap_slow_reports)
 }
 GST_END_TEST;
 
-/* Heavy random loss (a lossy radio hop): one probe decrease, then the bitrate goes back and
- * stays, with FEC; a lower bitrate would cost voice quality and save nothing. */
+/* Heavy random loss (a lossy radio hop): held as random for PROBE_AFTER_S, then at most one
+ * probe decrease, after which the bitrate goes back and stays, with FEC; a lower bitrate
+ * would cost voice quality and save nothing. */
 static void
-random_heavy_loss (const char *name, double loss, double rr_interval_s, double back_within_s)
+random_heavy_loss (const char *name, double loss, double rr_interval_s, double seconds)
 {
   Run r (name);
   r.link.rr_interval_s = rr_interval_s;
@@ -311,30 +314,34 @@ random_heavy_loss (const char *name, double loss, double rr_interval_s, double b
   fail_unless_equals_int (r.now ().encoder.bitrate, DEFAULT_MAX_BITRATE);
   const double from = r.t;
   r.link.random_loss = loss;
-  r.run (back_within_s);
-  fail_unless (r.decreases == 1, "%s: %d decreases, wanted one (the probe)", name, r.decreases);
-  fail_unless (r.controller.random_loss () > 0, "%s: the probe did not find the loss random",
-      name);
-  double back = r.first_time (r.first_time (from, [] (int b) { return b < DEFAULT_MAX_BITRATE; }),
-      [] (int b) { return b == DEFAULT_MAX_BITRATE; });
-  fail_unless (back > 0, "%s: bitrate not back at max-bitrate within %.0f s", name,
-      back_within_s);
-  g_print ("%s: probe decrease, back at max-bitrate after %.1f s\n", name, back - from);
-  r.run (60);
-  fail_unless (r.decreases == 1, "%s: %d decreases in the 60 s after the probe", name,
-      r.decreases - 1);
+  r.run (seconds);
+  fail_unless (r.decreases <= 1, "%s: %d decreases, wanted at most one (the probe)", name,
+      r.decreases);
+  double down = r.first_time (from, [] (int b) { return b < DEFAULT_MAX_BITRATE; });
+  if (down > 0) {
+    fail_unless (down - from >= PROBE_AFTER_S, "%s: a decrease %.1f s into the loss", name,
+        down - from);
+    fail_unless (r.controller.random_loss () > 0, "%s: the probe did not find the loss random",
+        name);
+    double back = r.first_time (down, [] (int b) { return b == DEFAULT_MAX_BITRATE; });
+    fail_unless (back > 0 && back - down <= (rr_interval_s > 2 ? 30 : 10), "%s: bitrate not "
+        "back at max-bitrate soon after the probe", name);
+    g_print ("%s: probe %.1f s into the loss, back at max-bitrate %.1f s later\n", name,
+        down - from, back - down);
+  } else {
+    g_print ("%s: no probe (the smoothed loss stayed near the threshold)\n", name);
+  }
   fail_unless_equals_int (r.now ().encoder.bitrate, DEFAULT_MAX_BITRATE);
   fail_unless (r.now ().encoder.fec, "%s: FEC off under heavy loss", name);
-  /* The loss as Opus' packet-loss-percentage (within the EWMA's wander). */
-  fail_unless (r.now ().encoder.packet_loss_percentage >= std::min<int> (PLP_MAX, loss * 100) - 4,
+  fail_unless (r.now ().encoder.packet_loss_percentage >= PLP_MAX - 1,
       "%s: packet-loss-percentage %d", name, r.now ().encoder.packet_loss_percentage);
 }
 
 GST_START_TEST (test_random_heavy_loss_keeps_the_bitrate)
 {
-  random_heavy_loss ("20 % random loss", 0.20, 1.0, 30);
-  random_heavy_loss ("35 % random loss", 0.35, 1.0, 30);
-  random_heavy_loss ("20 % random loss, reports every ~5 s", 0.20, 5.0, 60);
+  random_heavy_loss ("20 % random loss", 0.20, 1.0, 90);
+  random_heavy_loss ("35 % random loss", 0.35, 1.0, 90);
+  random_heavy_loss ("20 % random loss, reports every ~5 s", 0.20, 5.0, 120);
 }
 GST_END_TEST;
 
