@@ -131,16 +131,48 @@ mos_from_r (double r)
 }
 
 double
-estimate_mos (double rtt_ms, double jitter_buffer_ms, double loss_fraction)
+estimate_mos (double rtt_ms, double jitter_buffer_ms, double loss_fraction,
+    double playout_delay_ms)
 {
-  const double one_way = (rtt_ms > 0 ? rtt_ms / 2 : 0) + jitter_buffer_ms + CODEC_DELAY_MS;
+  const double one_way = (rtt_ms > 0 ? rtt_ms / 2 : 0) + jitter_buffer_ms +
+      std::max (0.0, playout_delay_ms) + CODEC_DELAY_MS;
   return mos_from_r (r_factor (one_way, loss_fraction));
 }
 
+bool
+parse_playout (const GstStructure *s, Playout *out)
+{
+  if (!s || !gst_structure_has_name (s, PLAYOUT_QUERY))
+    return false;
+  const gchar *mode = gst_structure_get_string (s, "mode");
+  if (!mode)
+    return false;
+  Playout p;
+  p.known = true;
+  p.mode = mode;
+  gst_structure_get_double (s, "current-delay-ms", &p.delay_ms);
+  gint target = -1;
+  if (gst_structure_get_int (s, "target-delay-ms", &target))
+    p.target_ms = target;
+  else
+    gst_structure_get_double (s, "target-delay-ms", &p.target_ms);
+  p.counters = gst_structure_has_field (s, "total-samples");
+  gst_structure_get_uint64 (s, "total-samples", &p.total_samples);
+  gst_structure_get_uint64 (s, "concealed-samples", &p.concealed_samples);
+  gst_structure_get_uint64 (s, "concealment-events", &p.concealment_events);
+  gst_structure_get_uint64 (s, "inserted-samples-for-deceleration", &p.inserted_samples);
+  gst_structure_get_uint64 (s, "removed-samples-for-acceleration", &p.removed_samples);
+  gst_structure_get_uint64 (s, "fec-recovered", &p.fec_recovered);
+  gst_structure_get_uint64 (s, "late-discarded", &p.late_discarded);
+  *out = p;
+  return true;
+}
+
 Report
-report (const Sample &prev, const Sample &cur, double jitter_buffer_ms)
+report (const Sample &prev, const Sample &cur, double jitter_buffer_ms, const Playout &playout)
 {
   Report r;
+  r.playout = playout;
   const double dt = cur.time_s - prev.time_s;
   r.rtt_ms = cur.rtt_ms;
   if (dt > 0) {
@@ -157,14 +189,15 @@ report (const Sample &prev, const Sample &cur, double jitter_buffer_ms)
   const double played = static_cast<double> (cur.jb_pushed) - prev.jb_pushed;
   const double concealed = static_cast<double> (cur.jb_lost) - prev.jb_lost;
   r.concealed_ratio = played + concealed > 0 ? std::max (0.0, concealed) / (played + concealed) : 0;
-  r.mos = estimate_mos (r.rtt_ms, jitter_buffer_ms, std::max (r.fraction_lost, r.concealed_ratio));
+  r.mos = estimate_mos (r.rtt_ms, jitter_buffer_ms, std::max (r.fraction_lost, r.concealed_ratio),
+      playout.known ? playout.delay_ms : 0);
   return r;
 }
 
 GstStructure *
 to_structure (const Report &r, const Sample &s)
 {
-  return gst_structure_new ("voicecall-stats",
+  GstStructure *st = gst_structure_new ("voicecall-stats",
       "rtt-ms", G_TYPE_DOUBLE, r.rtt_ms,
       "fraction-lost", G_TYPE_DOUBLE, r.fraction_lost,
       "remote-fraction-lost", G_TYPE_DOUBLE, r.remote_fraction_lost,
@@ -179,6 +212,24 @@ to_structure (const Report &r, const Sample &s)
       "local-candidate-type", G_TYPE_STRING, s.local_candidate_type.c_str (),
       "remote-candidate-type", G_TYPE_STRING, s.remote_candidate_type.c_str (),
       nullptr);
+  const Playout &p = r.playout;
+  if (p.known)
+    gst_structure_set (st,
+        "playout", G_TYPE_STRING, p.mode.c_str (),
+        "playout-delay-ms", G_TYPE_DOUBLE, p.delay_ms,
+        "playout-target-delay-ms", G_TYPE_DOUBLE, p.target_ms,
+        nullptr);
+  if (p.known && p.counters)
+    gst_structure_set (st,
+        "total-samples", G_TYPE_UINT64, p.total_samples,
+        "concealed-samples", G_TYPE_UINT64, p.concealed_samples,
+        "concealment-events", G_TYPE_UINT64, p.concealment_events,
+        "inserted-samples-for-deceleration", G_TYPE_UINT64, p.inserted_samples,
+        "removed-samples-for-acceleration", G_TYPE_UINT64, p.removed_samples,
+        "fec-recovered", G_TYPE_UINT64, p.fec_recovered,
+        "late-discarded", G_TYPE_UINT64, p.late_discarded,
+        nullptr);
+  return st;
 }
 
 } // namespace vc::stats

@@ -385,6 +385,12 @@ print_status (const Status &st, const char *role)
           "kbit/s | recv %.0f kbit/s | MOS %.1f", rtt >= 0 ? (std::to_string (static_cast<int> (
           std::lround (rtt))) + " ms").c_str () : "?", loss * 100, jitter, send, recv, mos);
       line += buf;
+      /* The playout's delay, as voiceplaybackbin reports it to voicecall. */
+      double playout = -1;
+      if (gst_structure_get_double (first->stats, "playout-delay-ms", &playout) && playout >= 0) {
+        snprintf (buf, sizeof buf, " | playout %.0f ms", playout);
+        line += buf;
+      }
     }
   }
   snprintf (buf, sizeof buf, " | in %.0f dB", std::isfinite (st.in_db) ? st.in_db : -99.0);

@@ -826,7 +826,8 @@ CallSession::stats_read (const GstStructure *reply)
   if (ending_ || !reply || !stats::parse (reply, &sample))
     return;
   if (have_stats_) {
-    auto report = stats::report (last_stats_, sample, jitter_buffer_ms_);
+    auto report = stats::report (last_stats_, sample, jitter_buffer_ms_,
+        host_.playout_stats (*this));
     post (stats::to_structure (report, sample));
     host_.session_stats (*this, report, sample.time_s - last_stats_.time_s);
   }

@@ -74,6 +74,9 @@ public:
         double interval_s) = 0;
     /* The session has ended and its elements are gone: forget it. */
     virtual void session_ended (CallSession &session, EndReason reason) = 0;
+    /* How the audio of this session is played out, if it is the one heard (control thread;
+     * stats::PLAYOUT_QUERY). Unknown by default. */
+    virtual stats::Playout playout_stats (CallSession &session) { return stats::Playout (); }
   };
 
   /* Creates the session's elements in `bin` (which also posts its messages), fed from the

@@ -145,6 +145,7 @@ public:
   void session_stats (vc::CallSession &s, const vc::stats::Report &report,
       double interval_s) override;
   void session_ended (vc::CallSession &s, vc::EndReason reason) override;
+  vc::stats::Playout playout_stats (vc::CallSession &s) override;
 
 private:
   GstVoiceCall *self_;
@@ -340,6 +341,22 @@ query_encoder (GstVoiceCall *self, vc::adaptive::Encoder *e)
       gst_structure_new_empty (vc::adaptive::ENCODER_SETTINGS)));
   return gst_pad_peer_query (sink.get (), query.get ()) &&
       vc::adaptive::parse_encoder_structure (gst_query_get_structure (query.get ()), e);
+}
+
+/* Asks downstream (voiceplaybackbin) how the heard session's audio is played out. */
+vc::stats::Playout
+Host::playout_stats (vc::CallSession &s)
+{
+  vc::stats::Playout p;
+  if (self_->priv->heard != s.id ())
+    return p;
+  vc::GstPtr<GstPad> src = vc::adopt (gst_element_get_static_pad (GST_ELEMENT (self_), "src"));
+  GstQuery *query = gst_query_new_custom (GST_QUERY_CUSTOM,
+      gst_structure_new_empty (vc::stats::PLAYOUT_QUERY));
+  if (src && gst_pad_peer_query (src.get (), query))
+    vc::stats::parse_playout (gst_query_get_structure (query), &p);
+  gst_query_unref (query);
+  return p;
 }
 
 /* Runs the session's controller on one interval's report and applies what changed: the

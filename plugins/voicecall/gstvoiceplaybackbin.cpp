@@ -22,6 +22,7 @@
 #include "gstvoiceplaybackbin.h"
 
 #include "binutil.h"
+#include "callstats.h"
 #include "gstptr.h"
 
 #include <atomic>
@@ -166,6 +167,26 @@ build_head (GstVoicePlaybackBin *self, GstVoicePlayoutMode mode)
   return gst_ghost_pad_set_target (GST_GHOST_PAD (priv->ghost), target.get ());
 }
 
+/* voicecall's playout query (callstats.h). The adaptive playout answers it itself; the fixed
+ * chain has no playout of its own beyond opusdec's declared latency: with FEC it holds one
+ * 120 ms packet's worth (the longest Opus packet), without none. */
+static gboolean
+ghost_query (GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CUSTOM) {
+    GstStructure *s = gst_query_writable_structure (query);
+    auto *self = GST_VOICE_PLAYBACK_BIN (parent);
+    if (s && gst_structure_has_name (s, vc::stats::PLAYOUT_QUERY) &&
+        self->priv->mode == GST_VOICE_PLAYOUT_FIXED) {
+      const double held = self->priv->fec ? 120 : 0;
+      gst_structure_set (s, "mode", G_TYPE_STRING, "fixed", "current-delay-ms", G_TYPE_DOUBLE,
+          held, "target-delay-ms", G_TYPE_DOUBLE, held, nullptr);
+      return TRUE;
+    }
+  }
+  return gst_pad_query_default (pad, parent, query);
+}
+
 static void
 gst_voice_playback_bin_init (GstVoicePlaybackBin *self)
 {
@@ -193,6 +214,7 @@ gst_voice_playback_bin_init (GstVoicePlaybackBin *self)
 
   priv->ghost = gst_ghost_pad_new_no_target_from_template ("sink",
       gst_static_pad_template_get (&sink_template));
+  gst_pad_set_query_function (priv->ghost, GST_DEBUG_FUNCPTR (ghost_query));
   gst_pad_set_active (priv->ghost, TRUE);
   gst_element_add_pad (element, priv->ghost);
   if (!build_head (self, DEFAULT_PLAYOUT))

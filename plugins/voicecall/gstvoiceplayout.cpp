@@ -25,6 +25,7 @@
  */
 #include "gstvoiceplayout.h"
 
+#include "callstats.h"
 #include "playout/playout.h"
 
 #include <gst/rtp/gstrtpbuffer.h>
@@ -186,6 +187,33 @@ gst_voice_playout_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       }
       return gst_pad_event_default (pad, parent, event);
   }
+}
+
+/* voicecall's playout query (callstats.h): the same figures as the stats message. */
+static gboolean
+gst_voice_playout_sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CUSTOM) {
+    GstStructure *s = gst_query_writable_structure (query);
+    if (s && gst_structure_has_name (s, vc::stats::PLAYOUT_QUERY)) {
+      auto *priv = GST_VOICE_PLAYOUT (parent)->priv;
+      GstStructure *stats;
+      {
+        std::lock_guard<std::mutex> l (priv->lock);
+        if (!priv->playout)
+          return FALSE;
+        stats = stats_structure (priv->playout->stats ());
+      }
+      gst_structure_foreach (stats, [] (GQuark field, const GValue *value, gpointer to) -> gboolean {
+        gst_structure_id_set_value (static_cast<GstStructure *> (to), field, value);
+        return TRUE;
+      }, s);
+      gst_structure_free (stats);
+      gst_structure_set (s, "mode", G_TYPE_STRING, "adaptive", nullptr);
+      return TRUE;
+    }
+  }
+  return gst_pad_query_default (pad, parent, query);
 }
 
 static gboolean
@@ -407,6 +435,7 @@ gst_voice_playout_init (GstVoicePlayout *self)
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
   gst_pad_set_chain_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_voice_playout_chain));
   gst_pad_set_event_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_voice_playout_sink_event));
+  gst_pad_set_query_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_voice_playout_sink_query));
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
   gst_pad_set_query_function (self->srcpad, GST_DEBUG_FUNCPTR (gst_voice_playout_src_query));

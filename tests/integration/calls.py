@@ -320,7 +320,9 @@ def case_cli(env):
     log = env.log(call)
     if rc != 0:
         raise Failure(f"call exited {rc}:\n{log[-2000:]}")
-    if not re.search(r"rtt \d+ ms \| loss [0-9.]+% \| jitter [0-9.]+ ms \| send \d+ kbit/s", log):
+    # ... and the playout delay voiceplaybackbin reports (the CLI plays with playout=fixed:
+    # opusdec with FEC holds 120 ms)
+    if not re.search(r"rtt \d+ ms \| loss [0-9.]+% \| jitter [0-9.]+ ms \| send \d+ kbit/s .*\| MOS [0-9.]+ \| playout 120 ms", log):
         raise Failure("no live status line with stats:\n" + log[-2000:])
     # The life of the call, a line each; the status line shows the call's duration and the
     # selected candidate types.

@@ -9,12 +9,15 @@
  *  - a second call starts from the encoder's bitrate at that time (set between calls).
  * Each call prints its timeline (messages and the encoder's bitrate once a second). */
 #include "adaptive.h"
+#include "callstats.h"
 #include "localsignaller.h"
 #include "party.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -69,6 +72,7 @@ struct Timeline {
   std::vector<std::pair<double, gint>> bitrates; /* the encoder's, once a second */
   std::vector<double> report_times;              /* when a new RTT showed in the stats */
   std::string error;
+  vc::GUnique<GstStructure> last_stats;          /* the last voicecall-stats message */
 };
 
 /* Runs the call for `seconds`, recording `p`'s messages and its encoder's bitrate. */
@@ -111,6 +115,7 @@ record (Party &p, Party &other, double seconds)
       if (rtt > 0 && rtt != last_rtt)
         tl.report_times.push_back (t);
       last_rtt = rtt;
+      tl.last_stats.reset (gst_structure_copy (s));
     } else if (gst_structure_has_name (s, "voicecall-adaptation")) {
       Adaptation a;
       a.t = t;
@@ -267,6 +272,65 @@ GST_START_TEST (test_not_adaptive_leaves_settings)
 }
 GST_END_TEST;
 
+/* voicecall-stats carry how the heard audio is played out, as voiceplaybackbin answers
+ * voicecall's playout query: the fixed chain its declared 120 ms, the adaptive playout its
+ * own delay and sample counters; the MOS counts that delay. */
+GST_START_TEST (test_stats_report_the_playout)
+{
+  Party a ("caller", 440, "stats-interval=200"), b ("callee", 880, "stats-interval=200");
+  fail_unless (a.pipeline && b.pipeline);
+  vc::GstPtr<GstElement> playback = vc::adopt (gst_bin_get_by_name (GST_BIN (b.pipeline.get ()),
+      "playback"));
+  gst_util_set_object_arg (G_OBJECT (playback.get ()), "playout", "adaptive");
+  vc::test::pair (a, b);
+  b.play ();
+  a.play ();
+  Timeline ta = record (a, b, 4);
+  fail_unless (ta.error.empty (), "%s", ta.error.c_str ());
+  Timeline tb = record (b, a, 1);
+  fail_unless (tb.error.empty (), "%s", tb.error.c_str ());
+  fail_unless (ta.last_stats && tb.last_stats, "no voicecall-stats");
+  const GstStructure *fa = ta.last_stats.get (), *fb = tb.last_stats.get ();
+  g_print ("caller: %s\ncallee: %s\n", vc::GUnique<gchar> (gst_structure_to_string (fa)).get (),
+      vc::GUnique<gchar> (gst_structure_to_string (fb)).get ());
+
+  fail_unless_equals_string (gst_structure_get_string (fa, "playout"), "fixed");
+  double delay = -1, target = -1;
+  fail_unless (gst_structure_get_double (fa, "playout-delay-ms", &delay));
+  fail_unless (delay == 120, "fixed playout delay %f", delay);
+  fail_if (gst_structure_has_field (fa, "concealed-samples"), "the fixed chain has no counters");
+
+  fail_unless_equals_string (gst_structure_get_string (fb, "playout"), "adaptive");
+  fail_unless (gst_structure_get_double (fb, "playout-delay-ms", &delay));
+  fail_unless (gst_structure_get_double (fb, "playout-target-delay-ms", &target));
+  fail_unless (delay >= 0 && delay <= 200 && target >= 10 && target <= 200,
+      "adaptive playout delay %f, target %f", delay, target);
+  guint64 total = 0, concealed = G_MAXUINT64;
+  fail_unless (gst_structure_get_uint64 (fb, "total-samples", &total));
+  fail_unless (gst_structure_get_uint64 (fb, "concealed-samples", &concealed));
+  /* At least a second of audio played by now (48 kHz), and hardly any of it concealed. */
+  fail_unless (total >= 48000, "total-samples %" G_GUINT64_FORMAT, total);
+  fail_unless (concealed < total / 10, "concealed %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT,
+      concealed, total);
+  for (const char *field : {"inserted-samples-for-deceleration",
+           "removed-samples-for-acceleration", "fec-recovered", "late-discarded"})
+    fail_unless (gst_structure_has_field (fb, field), "no %s", field);
+  /* The E-model counts the playout: the fixed chain's MOS with its 120 ms, compared with the
+   * same statistics without it. */
+  double rtt = -1, loss = 0, concealed_ratio = 0, mos = 0;
+  gst_structure_get_double (fa, "rtt-ms", &rtt);
+  gst_structure_get_double (fa, "fraction-lost", &loss);
+  gst_structure_get_double (fa, "concealed-ratio", &concealed_ratio);
+  gst_structure_get_double (fa, "mos", &mos);
+  const double lost = std::max (loss, concealed_ratio);
+  guint jb = 0;
+  g_object_get (a.call, "latency", &jb, nullptr);
+  fail_unless (std::fabs (mos - vc::stats::estimate_mos (rtt, jb, lost, 120)) < 1e-9,
+      "MOS %f without the playout's 120 ms", mos);
+  fail_unless (mos < vc::stats::estimate_mos (rtt, jb, lost, 0));
+}
+GST_END_TEST;
+
 GST_START_TEST (test_next_call_starts_from_the_encoder)
 {
   Party a ("caller", 440, "stats-interval=200"), b ("callee", 880, "stats-interval=200");
@@ -303,6 +367,7 @@ adaptive_call_suite (void)
   tcase_add_test (tc, test_capturebin_takes_encoder_settings);
   tcase_add_test (tc, test_adaptive_call_reaches_max_bitrate);
   tcase_add_test (tc, test_not_adaptive_leaves_settings);
+  tcase_add_test (tc, test_stats_report_the_playout);
   tcase_add_test (tc, test_next_call_starts_from_the_encoder);
   suite_add_tcase (s, tc);
   return s;
