@@ -4,6 +4,7 @@
 #include "gstptr.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vc::sdp {
@@ -16,6 +17,10 @@ int first_audio_media (const GstSDPMessage *msg);
 
 /* The payload type of the first "opus/48000" rtpmap of media `index`, or -1. */
 int opus_payload (const GstSDPMessage *msg, guint index);
+
+/* The telephone-event (RFC 4733) payload types of media `index`: (payload type, clock rate)
+ * for each "telephone-event/RATE" rtpmap, in the SDP's order. */
+std::vector<std::pair<int, int>> telephone_events (const GstSDPMessage *msg, guint index);
 
 /* A copy of a session description (type + message). */
 GstWebRTCSessionDescription *copy (const GstWebRTCSessionDescription *desc);
