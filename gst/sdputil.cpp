@@ -93,6 +93,28 @@ telephone_events (const GstSDPMessage *msg, guint index)
   return events;
 }
 
+void
+add_telephone_events (GstSDPMessage *msg, guint index,
+    const std::vector<std::pair<int, int>> &events)
+{
+  if (index >= gst_sdp_message_medias_len (msg))
+    return;
+  auto have = telephone_events (msg, index);
+  GstSDPMedia *m = &g_array_index (msg->medias, GstSDPMedia, index);
+  for (auto [pt, rate] : events) {
+    bool present = false;
+    for (auto [p, r] : have)
+      present = present || p == pt;
+    if (present)
+      continue;
+    std::string fmt = std::to_string (pt);
+    gst_sdp_media_add_format (m, fmt.c_str ());
+    gst_sdp_media_add_attribute (m, "rtpmap",
+        (fmt + " telephone-event/" + std::to_string (rate)).c_str ());
+    gst_sdp_media_add_attribute (m, "fmtp", (fmt + " 0-15").c_str ());
+  }
+}
+
 GstWebRTCSessionDescription *
 copy (const GstWebRTCSessionDescription *desc)
 {

@@ -22,6 +22,11 @@ int opus_payload (const GstSDPMessage *msg, guint index);
  * for each "telephone-event/RATE" rtpmap, in the SDP's order. */
 std::vector<std::pair<int, int>> telephone_events (const GstSDPMessage *msg, guint index);
 
+/* Adds the telephone-events (payload type, clock rate) that media `index` lacks: the
+ * payload type to its formats, "a=rtpmap:PT telephone-event/RATE" and "a=fmtp:PT 0-15". */
+void add_telephone_events (GstSDPMessage *msg, guint index,
+    const std::vector<std::pair<int, int>> &events);
+
 /* A copy of a session description (type + message). */
 GstWebRTCSessionDescription *copy (const GstWebRTCSessionDescription *desc);
 
