@@ -99,15 +99,14 @@ add_telephone_events (GstSDPMessage *msg, guint index,
 {
   if (index >= gst_sdp_message_medias_len (msg))
     return;
-  auto have = telephone_events (msg, index);
   GstSDPMedia *m = &g_array_index (msg->medias, GstSDPMedia, index);
   for (auto [pt, rate] : events) {
-    bool present = false;
-    for (auto [p, r] : have)
-      present = present || p == pt;
-    if (present)
-      continue;
     std::string fmt = std::to_string (pt);
+    bool taken = false; /* by a telephone-event already, or by another codec */
+    for (guint i = 0; i < gst_sdp_media_formats_len (m); i++)
+      taken = taken || fmt == gst_sdp_media_get_format (m, i);
+    if (taken)
+      continue;
     gst_sdp_media_add_format (m, fmt.c_str ());
     gst_sdp_media_add_attribute (m, "rtpmap",
         (fmt + " telephone-event/" + std::to_string (rate)).c_str ());

@@ -22,8 +22,9 @@ int opus_payload (const GstSDPMessage *msg, guint index);
  * for each "telephone-event/RATE" rtpmap, in the SDP's order. */
 std::vector<std::pair<int, int>> telephone_events (const GstSDPMessage *msg, guint index);
 
-/* Adds the telephone-events (payload type, clock rate) that media `index` lacks: the
- * payload type to its formats, "a=rtpmap:PT telephone-event/RATE" and "a=fmtp:PT 0-15". */
+/* Adds the telephone-events (payload type, clock rate) whose payload types media `index`
+ * does not use yet: the payload type to its formats, "a=rtpmap:PT telephone-event/RATE" and
+ * "a=fmtp:PT 0-15". */
 void add_telephone_events (GstSDPMessage *msg, guint index,
     const std::vector<std::pair<int, int>> &events);
 

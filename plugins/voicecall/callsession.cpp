@@ -790,12 +790,14 @@ CallSession::send_local_description (const GstStructure *reply, const char *fiel
     end (EndReason::ERROR, std::string ("webrtcbin gave no ") + field);
     return;
   }
+  int media = sdp::first_audio_media (desc->sdp);
+  /* webrtcbin 1.22 answers with the first codec only (gst_sdp_media_set_media_from_caps maps
+   * one caps structure), and offers only what the caps of its input allow (once our Opus
+   * caps have reached it, its codec preferences are cut down to them): the telephone-events
+   * are added here. */
+  if (media >= 0)
+    sdp::add_telephone_events (desc->sdp, media, config_.telephone_events);
   if (desc->type == GST_WEBRTC_SDP_TYPE_ANSWER) {
-    int media = sdp::first_audio_media (desc->sdp);
-    /* webrtcbin 1.22 answers with the first codec only (gst_sdp_media_set_media_from_caps
-     * maps one caps structure): the offer's telephone-events are added here. */
-    if (media >= 0)
-      sdp::add_telephone_events (desc->sdp, media, config_.telephone_events);
     if (media >= 0)
       send_pt_ = sdp::opus_payload (desc->sdp, media);
     negotiated (desc->sdp);
