@@ -223,10 +223,6 @@ CallSession::build ()
   GstPtr<GstPad> queue_src = adopt (gst_element_get_static_pad (queue, "src"));
   gst_pad_add_probe (queue_src.get (), static_cast<GstPadProbeType> (GST_PAD_PROBE_TYPE_BUFFER |
       GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM), send_probe, this, nullptr);
-  if (!config_.telephone_events.empty ())
-    gst_pad_add_probe (queue_src.get (), static_cast<GstPadProbeType> (
-        GST_PAD_PROBE_TYPE_QUERY_UPSTREAM | GST_PAD_PROBE_TYPE_PULL), caps_query_probe, this,
-        nullptr);
   GstPtr<GstPad> webrtc_sink = adopt (gst_element_request_pad_simple (webrtc, "sink_%u"));
   gst_pad_link (queue_src.get (), webrtc_sink.get ());
   send_pt_ = config_.payload_type;
@@ -336,29 +332,6 @@ CallSession::apply_ice_addresses ()
     }
     nice_agent_add_local_address (NICE_AGENT (agent.get ()), &nice);
   }
-}
-
-/* webrtcbin 1.22 offers and answers only what both the codec preferences and the caps of
- * what comes into its sink pad allow (upstream: Opus alone). We send telephone-events in
- * place of Opus packets ourselves, so our input says it may carry them too. */
-GstPadProbeReturn
-CallSession::caps_query_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  auto *s = static_cast<CallSession *> (data);
-  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
-  if (GST_QUERY_TYPE (query) != GST_QUERY_CAPS)
-    return GST_PAD_PROBE_OK;
-  GstCaps *result = nullptr;
-  gst_query_parse_caps_result (query, &result);
-  if (!result || gst_caps_is_any (result))
-    return GST_PAD_PROBE_OK;
-  GstPtr<GstCaps> caps = adopt (gst_caps_copy (result));
-  for (auto [pt, rate] : s->config_.telephone_events)
-    gst_caps_append_structure (caps.get (), gst_structure_new ("application/x-rtp", "media",
-        G_TYPE_STRING, "audio", "encoding-name", G_TYPE_STRING, "TELEPHONE-EVENT",
-        "clock-rate", G_TYPE_INT, rate, "payload", G_TYPE_INT, pt, nullptr));
-  gst_query_set_caps_result (query, caps.get ());
-  return GST_PAD_PROBE_OK;
 }
 
 /* ---- the audio we send --------------------------------------------------------------- */

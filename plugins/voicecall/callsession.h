@@ -165,8 +165,6 @@ private:
   static GstPadProbeReturn first_audio_probe (GstPad *pad, GstPadProbeInfo *info,
       gpointer data);
   static GstPadProbeReturn bye_sent_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data);
-  static GstPadProbeReturn caps_query_probe (GstPad *pad, GstPadProbeInfo *info,
-      gpointer data);
   static GstPadProbeReturn held_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data);
   /* The negotiated telephone-event payload types, from the answer. */
   void negotiated (const GstSDPMessage *answer);
