@@ -28,8 +28,11 @@
  *  - `voicecall-session-ended`: session-id, peer, reason (as above), detail
  *  - `voicecall-stats` (every stats-interval ms): session-id, peer, rtt-ms, fraction-lost,
  *    remote-fraction-lost, cumulative-lost, jitter-ms, send-kbps, receive-kbps,
- *    concealed-ratio, mos, packets-sent, packets-received, local-/remote-candidate-type
- *    (see docs/stats.md)
+ *    concealed-ratio, mos, packets-sent, packets-received, local-/remote-candidate-type,
+ *    muted, held (see docs/stats.md)
+ *  - `voicecall-control` (a call's mute or hold changed): session-id, peer, muted, held
+ *  - `voicecall-dtmf` (a DTMF digit received, RFC 4733): session-id, peer, digit (string),
+ *    event (int 0-15), duration-ms (uint), volume (int, dBm0)
  *  - `voicecall-adaptation` (adaptive=true, whenever something changes): session-id, peer,
  *    bitrate, fec, packet-loss-percentage (what the shared encoder now does; absent without a
  *    voicecapturebin upstream), jitter-buffer-ms (this session's), reason (string)
@@ -39,6 +42,11 @@
  * the most conservative of all sessions), in-band FEC and packet-loss-percentage, and the
  * session's jitter buffer follows the measured jitter (within min-latency..max-latency,
  * starting at latency). See docs/adaptive.md.
+ *
+ * Call control (docs/elements/voicecall.md): action signals `hang-up` (session-id or NULL),
+ * `set-mute` / `set-hold` (session-id or NULL, gboolean), `send-dtmf` (session-id or NULL,
+ * digits, duration-ms); properties `mute` and `hold` for every call; signal `incoming-call`
+ * (session-id, peer, headers) whose FALSE refuses a call with HTTP 403.
  *
  * ## Example launch lines
  * |[
