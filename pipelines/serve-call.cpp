@@ -472,7 +472,10 @@ class Keys {
 public:
   Keys (GstElement *call, Status *status) : call_ (call), status_ (status)
   {
-    if (isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved_) == 0) {
+    /* Key by key only for a person at a terminal (a test's child with a terminal as stdin
+     * but its output in a pipe could be killed and leave the terminal so). */
+    if (isatty (STDIN_FILENO) && isatty (STDOUT_FILENO) &&
+        tcgetattr (STDIN_FILENO, &saved_) == 0) {
       struct termios raw = saved_;
       raw.c_lflag &= ~(ICANON | ECHO); /* ISIG stays: Ctrl-C still hangs up */
       raw.c_cc[VMIN] = 1;
