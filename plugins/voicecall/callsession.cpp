@@ -265,6 +265,9 @@ CallSession::build ()
   post (gst_structure_new ("voicecall-session-started", "role", G_TYPE_STRING,
       config_.offerer ? "caller" : "callee", nullptr));
   post_state ("connecting", gst_structure_new_empty ("voicecall-session-state"));
+  if (muted_ || held_) /* the element's mute / hold applies from the start */
+    post (gst_structure_new ("voicecall-control", "muted", G_TYPE_BOOLEAN, muted_.load (),
+        "held", G_TYPE_BOOLEAN, held_.load (), nullptr));
   return true;
 }
 
