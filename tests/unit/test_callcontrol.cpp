@@ -258,6 +258,15 @@ GST_START_TEST (test_dtmf_sender_receiver)
   fail_unless_equals_int (durations[1], 100);
   fail_unless (durations[2] >= 80 && durations[2] <= 100, "%u", durations[2]);
   fail_unless (!sender.busy ());
+
+  /* A peer's telephone-event at 8000 Hz: its duration is in 8 kHz units. */
+  control::DtmfReceiver at8k;
+  fail_unless (!at8k.packet (5000, {7, false, 10, 160}, 8000));
+  auto d = at8k.packet (5000, {7, true, 10, 800}, 8000);
+  fail_unless (d && d->digit == '7' && d->duration_ms == 100);
+  fail_unless (!at8k.packet (5000, {7, true, 10, 800}, 8000), "a repeated end reported twice");
+  /* Not a DTMF event (RFC 4733 has others): ignored. */
+  fail_unless (!at8k.packet (9000, {40, true, 10, 800}, 8000));
 }
 GST_END_TEST;
 
