@@ -234,6 +234,27 @@ def case_gst_to_aiortc(env):
     env.expect_tone("aiortc server heard", env.path("aiortc.wav"), 440)
 
 
+def case_gst_to_aiortc_muted(env):
+    """our caller with mute=true → a real aiortc server: aiortc decodes our silence frames to silence (its recording is long but below -50 dBFS) while we hear its tone."""
+    port = free_port()
+    server = env.start("aiortc-server", [PY, PEER, "server", "--listen", f"127.0.0.1:{port}",
+                                         "--freq", "1000", "--record", env.path("aiortc.wav")])
+    env.wait_for(server, r"LISTENING", 20)
+    caller = env.gst_launch("caller", env.party(440, [
+        f"url=http://127.0.0.1:{port}/offer", "signaller::protocol=json",
+        "ice-addresses=127.0.0.1", "mute=true"], env.path("caller.wav")))
+    env.wait_for(caller, r"voicecall-first-audio", 20)
+    time.sleep(3)
+    env.stop(caller)
+    env.stop(server)
+    env.expect_tone("our muted caller heard", env.path("caller.wav"), 1000)
+    levels = level_windows(env.path("aiortc.wav"), 0.5)
+    print(f"  aiortc recorded {len(levels) * 0.5:.1f} s, loudest half second {max(levels):.1f} dBFS")
+    if len(levels) < 4 or max(levels) > -50:
+        raise Failure(f"aiortc recorded {len(levels) * 0.5:.1f} s at up to {max(levels):.1f} dBFS from "
+                      "our muted caller, expected at least 2 s of silence")
+
+
 def aiortc_to_gst(env, protocol):
     port = free_port()
     callee = callee_gst(env, port, 880, env.path("callee.wav"))
