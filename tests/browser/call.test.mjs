@@ -38,6 +38,8 @@
 //                       callee must end the session with reason "timeout" within --peer-timeout-ms + 1 s.
 //        dtmf           Call, then RTCDTMFSender.insertDTMF("1234#") on the page: the callee (gst-launch -m) must post
 //                       voicecall-dtmf messages for 1, 2, 3, 4, # in that order, each lasting about 100 ms.
+//        refused        Needs a callee whose application refuses calls (refusing_callee.py): the page must show
+//                       the 403 "The callee refused the call" error, and the callee must have seen the call.
 //        errors         The page must say in words: network failure (?url= to a closed port), microphone denied.
 //        busy           While one page is in a call, a second page must show the 503 "busy" error.
 //        unauthorized   Needs a callee started with a token and --page-url with ?token=GOOD: without the
@@ -92,7 +94,7 @@ if (!calleeCmd) {
   console.error('call.test.mjs: give the callee command with --callee-cmd or VOICECALL_CALLEE_CMD (see the header).');
   process.exit(2);
 }
-for (const m of modes) if (!['call', 'remote-hangup', 'dtmf', 'page-closed', 'page-crash', 'busy', 'unauthorized', 'errors'].includes(m)) { console.error(`unknown mode ${m}`); process.exit(2); }
+for (const m of modes) if (!['call', 'remote-hangup', 'dtmf', 'refused', 'page-closed', 'page-crash', 'busy', 'unauthorized', 'errors'].includes(m)) { console.error(`unknown mode ${m}`); process.exit(2); }
 
 let chromium;
 try {
@@ -434,6 +436,15 @@ async function scenario(mode) {
       if (ex.code !== 0) fail(`callee exited with ${JSON.stringify(ex)} after SIGINT:\n${callee.tail()}`);
       return result;
     }
+    if (mode === 'refused') {
+      await expectError(context, pageUrl, 'refused', 'refused');
+      if (!/REFUSED 127\.0\.0\.1:\d+ Mozilla/.test(callee.text())) fail(`the callee's application did not see the call:\n${callee.tail()}`);
+      await closeBrowser(context); context = null;
+      const ex = await callee.interrupt();
+      if (ex.code !== 0) fail(`callee exited with ${JSON.stringify(ex)} after SIGINT:\n${callee.tail()}`);
+      result.refused = true;
+      return result;
+    }
     if (mode === 'unauthorized') {
       const u = new URL(pageUrl);
       if (!u.searchParams.has('token')) fail('mode unauthorized needs --page-url with ?token=<the callee\'s token>');
@@ -583,6 +594,7 @@ for (const mode of modes) {
       r.calleeEndedMs !== undefined && `callee ended the session (${r.calleeReason}) ${r.calleeEndedMs} ms after the page went`,
       mode === 'errors' && 'network and microphone errors shown in words',
       r.dtmf !== undefined && `callee posted voicecall-dtmf ${r.dtmf}`,
+      r.refused && 'the page showed the callee\'s 403 refusal in words',
     ].filter(Boolean);
     console.log(`PASS ${mode}: ${facts.join(', ')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   } catch (e) {
