@@ -83,8 +83,8 @@ DtmfSender::next (guint32 ts, guint samples)
     sent_ = 0;
     ends_left_ = END_REPEATS;
   }
-  /* The event's duration field can hold 65535 units (1.4 s at 48 kHz): a longer digit would
-   * need RFC 4733's segments; it is capped there. */
+  /* The event's duration field holds 65535 units (1.36 s at 48 kHz): queue () keeps digits
+   * shorter than that. */
   const guint target = std::min<guint64> (static_cast<guint64> (current_.duration_ms) *
       clock_rate_ / 1000, 0xffff);
   Slot slot;

@@ -43,13 +43,14 @@ std::optional<Event> parse_event (const guint8 *payload, gsize size);
  * audio before the next digit. */
 class DtmfSender {
 public:
-  static constexpr guint MIN_DURATION_MS = 40, MAX_DURATION_MS = 6000;
+  static constexpr guint MIN_DURATION_MS = 40, MAX_DURATION_MS = 1300;
   static constexpr guint DEFAULT_GAP_MS = 70;
   static constexpr int END_REPEATS = 3;
 
   explicit DtmfSender (guint clock_rate = 48000) : clock_rate_ (clock_rate) {}
-  /* Queues digits (each sent for duration_ms, clamped to 40..6000 ms); false if one of
-   * them is not a DTMF digit (nothing is queued). */
+  /* Queues digits (each sent for duration_ms, clamped to 40..1300 ms: one event's duration
+   * field holds at most 1.36 s at 48 kHz, and RFC 4733's segments for longer ones are not
+   * done); false if one of them is not a DTMF digit (nothing is queued). */
   bool queue (const std::string &digits, guint duration_ms, guint gap_ms = DEFAULT_GAP_MS);
   bool busy () const { return !queue_.empty () || active_; }
 

@@ -1283,7 +1283,7 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
    * GstVoiceCall::send-dtmf:
    * @session-id: the call, NULL for every call
    * @digits: 0-9, *, #, A-D
-   * @duration-ms: how long each digit lasts (40..6000; 0: 100 ms), 70 ms apart
+   * @duration-ms: how long each digit lasts (40..1300; 0: 100 ms), 70 ms apart
    *
    * Sends RFC 4733 telephone-events in place of our audio. FALSE (and a warning saying why)
    * if the digits are not DTMF or the peer did not negotiate telephone-event at 48000 Hz.
