@@ -742,6 +742,29 @@ handle_page (Self *self, SoupServerMessage *msg, const Settings &s)
   g_bytes_unref (page);
 }
 
+/* The request's headers as a GstStructure "headers": names in lower case, a repeated
+ * header's values joined with ", ". */
+static vc::GUnique<GstStructure>
+request_headers (SoupServerMessage *msg)
+{
+  GstStructure *st = gst_structure_new_empty ("headers");
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  soup_message_headers_foreach (req, [] (const char *name, const char *, gpointer data) {
+    auto *st = static_cast<GstStructure *> (data);
+    vc::GUnique<gchar> lower (g_ascii_strdown (name, -1));
+    if (gst_structure_has_field (st, lower.get ()))
+      return;
+    /* The values of every header of this name, joined. */
+    gst_structure_set (st, lower.get (), G_TYPE_STRING, "", nullptr);
+  }, st);
+  for (int i = 0, n = gst_structure_n_fields (st); i < n; i++) {
+    const gchar *name = gst_structure_nth_field_name (st, i);
+    const char *value = soup_message_headers_get_list (req, name);
+    gst_structure_set (st, name, G_TYPE_STRING, value ? value : "", nullptr);
+  }
+  return vc::GUnique<GstStructure> (st);
+}
+
 static void
 handle_offer (Self *self, SoupServerMessage *msg, const Settings &s)
 {
@@ -814,6 +837,15 @@ handle_offer (Self *self, SoupServerMessage *msg, const Settings &s)
   sess->etag = new_etag ();
   sess->protocol = protocol;
   sess->peer = vc::http::address_string (soup_server_message_get_remote_address (msg));
+  /* The application may refuse the call, seeing who calls and how (Authorization, Origin,
+   * User-Agent...): before a session exists, so nothing is left of a refused call. */
+  vc::GUnique<GstStructure> headers = request_headers (msg);
+  if (!gst_voice_signaller_emit_accept_session (GST_VOICE_SIGNALLER (self), sess->id.c_str (),
+          sess->peer.c_str (), headers.get ())) {
+    GST_INFO_OBJECT (self, "call from %s refused by the application", sess->peer.c_str ());
+    respond_problem (msg, SOUP_STATUS_FORBIDDEN, "the callee refused this call");
+    return;
+  }
   GstSDPMessage *copy = nullptr;
   gst_sdp_message_copy (offer.get (), &copy);
   std::shared_ptr<GstWebRTCSessionDescription> desc (

@@ -20,7 +20,9 @@
  *   OPTIONS *              → 204, CORS + Accept-Post + Link ice-servers
  *   GET /                  → the browser page, when serve-page is set
  *
- * Each POST emits "session-requested" (id, "IP:PORT" of the peer, offer) and is held until
+ * Each POST first asks "accept-session" (id, peer, the request's headers): a handler's FALSE
+ * answers it 403 ("the callee refused this call") and no session is made. Then it emits
+ * "session-requested" (id, "IP:PORT" of the peer, offer) and is held until
  * the element answers with send_sdp (id, answer); the answer is sent once the element's
  * add_ice (id, …, NULL) says gathering is complete or gather-timeout passed, with the
  * candidates folded in (WHIP has no server→client trickle). end_session (id, reason) on a

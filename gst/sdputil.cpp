@@ -73,6 +73,47 @@ opus_payload (const GstSDPMessage *msg, guint index)
   return -1;
 }
 
+std::vector<std::pair<int, int>>
+telephone_events (const GstSDPMessage *msg, guint index)
+{
+  std::vector<std::pair<int, int>> events;
+  if (index >= gst_sdp_message_medias_len (msg))
+    return events;
+  const GstSDPMedia *m = gst_sdp_message_get_media (msg, index);
+  for (guint i = 0; i < gst_sdp_media_attributes_len (m); i++) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, i);
+    if (g_strcmp0 (a->key, "rtpmap") != 0 || !a->value)
+      continue;
+    int pt = -1, rate = 0;
+    char name[64] = {0};
+    if (sscanf (a->value, "%d %63[^/]/%d", &pt, name, &rate) == 3 &&
+        g_ascii_strcasecmp (name, "telephone-event") == 0 && pt >= 0 && pt < 128 && rate > 0)
+      events.emplace_back (pt, rate);
+  }
+  return events;
+}
+
+void
+add_telephone_events (GstSDPMessage *msg, guint index,
+    const std::vector<std::pair<int, int>> &events)
+{
+  if (index >= gst_sdp_message_medias_len (msg))
+    return;
+  GstSDPMedia *m = &g_array_index (msg->medias, GstSDPMedia, index);
+  for (auto [pt, rate] : events) {
+    std::string fmt = std::to_string (pt);
+    bool taken = false; /* by a telephone-event already, or by another codec */
+    for (guint i = 0; i < gst_sdp_media_formats_len (m); i++)
+      taken = taken || fmt == gst_sdp_media_get_format (m, i);
+    if (taken)
+      continue;
+    gst_sdp_media_add_format (m, fmt.c_str ());
+    gst_sdp_media_add_attribute (m, "rtpmap",
+        (fmt + " telephone-event/" + std::to_string (rate)).c_str ());
+    gst_sdp_media_add_attribute (m, "fmtp", (fmt + " 0-15").c_str ());
+  }
+}
+
 GstWebRTCSessionDescription *
 copy (const GstWebRTCSessionDescription *desc)
 {

@@ -4,6 +4,7 @@
 #include "gstptr.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vc::sdp {
@@ -16,6 +17,16 @@ int first_audio_media (const GstSDPMessage *msg);
 
 /* The payload type of the first "opus/48000" rtpmap of media `index`, or -1. */
 int opus_payload (const GstSDPMessage *msg, guint index);
+
+/* The telephone-event (RFC 4733) payload types of media `index`: (payload type, clock rate)
+ * for each "telephone-event/RATE" rtpmap, in the SDP's order. */
+std::vector<std::pair<int, int>> telephone_events (const GstSDPMessage *msg, guint index);
+
+/* Adds the telephone-events (payload type, clock rate) whose payload types media `index`
+ * does not use yet: the payload type to its formats, "a=rtpmap:PT telephone-event/RATE" and
+ * "a=fmtp:PT 0-15". */
+void add_telephone_events (GstSDPMessage *msg, guint index,
+    const std::vector<std::pair<int, int>> &events);
 
 /* A copy of a session description (type + message). */
 GstWebRTCSessionDescription *copy (const GstWebRTCSessionDescription *desc);

@@ -11,6 +11,7 @@ enum {
   SIGNAL_SESSION_ENDED,
   SIGNAL_SESSION_REFUSED,
   SIGNAL_ERROR,
+  SIGNAL_ACCEPT_SESSION,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -52,6 +53,16 @@ default_offer_ice_servers (GstVoiceSignaller *self, const gchar *const *servers)
   g_object_set (self, "ice-servers", servers, nullptr);
 }
 
+/* Keeps the last answer; a FALSE stops the emission (the call is refused). */
+static gboolean
+accept_accumulator (GSignalInvocationHint *, GValue *acc, const GValue *handler_return,
+    gpointer)
+{
+  gboolean accept = g_value_get_boolean (handler_return);
+  g_value_set_boolean (acc, accept);
+  return accept;
+}
+
 static void
 gst_voice_signaller_default_init (GstVoiceSignallerInterface *iface)
 {
@@ -81,6 +92,11 @@ gst_voice_signaller_default_init (GstVoiceSignallerInterface *iface)
   /* (session-id or NULL, message) */
   signals[SIGNAL_ERROR] = g_signal_new ("error", type, G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
       nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /* (session-id, peer, request headers) → FALSE refuses: the first handler that answers
+   * FALSE stops the emission. */
+  signals[SIGNAL_ACCEPT_SESSION] = g_signal_new ("accept-session", type, G_SIGNAL_RUN_LAST, 0,
+      accept_accumulator, nullptr, nullptr, G_TYPE_BOOLEAN, 3, G_TYPE_STRING, G_TYPE_STRING,
+      GST_TYPE_STRUCTURE | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
 gboolean
@@ -187,4 +203,15 @@ gst_voice_signaller_emit_error (GstVoiceSignaller *self, const gchar *session_id
     const gchar *message)
 {
   g_signal_emit (self, signals[SIGNAL_ERROR], 0, session_id, message);
+}
+
+gboolean
+gst_voice_signaller_emit_accept_session (GstVoiceSignaller *self, const gchar *session_id,
+    const gchar *peer, const GstStructure *headers)
+{
+  if (!g_signal_has_handler_pending (self, signals[SIGNAL_ACCEPT_SESSION], 0, FALSE))
+    return TRUE;
+  gboolean accept = TRUE;
+  g_signal_emit (self, signals[SIGNAL_ACCEPT_SESSION], 0, session_id, peer, headers, &accept);
+  return accept;
 }

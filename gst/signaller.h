@@ -33,6 +33,13 @@
  *                  callee's HTTP 4xx/5xx answer to our offer: busy, unauthorized, no codec).
  *   "error" (id-or-NULL, message)                  a failure; with an id it concerns only that
  *                  session, without one the whole signaller (e.g. server unreachable).
+ *   gboolean "accept-session" (id, peer, headers)  a server asks, before it takes a remote
+ *                  offer (before "session-requested"), whether the call is wanted: `headers`
+ *                  is a GstStructure "headers" of the signalling request's headers (names in
+ *                  lower case, repeated headers joined with ", "). A handler that answers FALSE
+ *                  refuses the call (an HTTP server answers 403 with a problem text); the
+ *                  first FALSE stops the emission. No handler: accepted. Emitted in the
+ *                  signaller's thread: a handler must not block.
  */
 #pragma once
 
@@ -83,6 +90,9 @@ void gst_voice_signaller_emit_session_refused (GstVoiceSignaller *self, const gc
     const gchar *reason);
 void gst_voice_signaller_emit_error (GstVoiceSignaller *self, const gchar *session_id,
     const gchar *message);
+/* TRUE if the session is accepted (also when nothing is connected to "accept-session"). */
+gboolean gst_voice_signaller_emit_accept_session (GstVoiceSignaller *self,
+    const gchar *session_id, const gchar *peer, const GstStructure *headers);
 
 /* GQuark of errors returned by start(). */
 #define GST_VOICE_SIGNALLER_ERROR (gst_voice_signaller_error_quark ())

@@ -29,7 +29,10 @@ usage (FILE *out)
       "                                                        lag and level of a recording\n"
       "\n"
       "Run 'gst-voicecall COMMAND --help' for the options of a command.\n"
-      "Audio sources: --source mic | tone:FREQ | wav:FILE; sinks: --sink speakers | wav:FILE | none.\n");
+      "Audio sources: --source mic | tone:FREQ | wav:FILE; sinks: --sink speakers | wav:FILE | none.\n"
+      "During a call (serve and call), keys: h hang up (H every call), m mute (M every call),\n"
+      "p hold: silence both ways (P every call), 0-9 * # A-D send DTMF, ? list them.\n"
+      "Who may call serve: --max-sessions N (more get 503), --token TOKEN (others get 401).\n");
 }
 
 int

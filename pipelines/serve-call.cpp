@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <vector>
+#include <termios.h>
 #include <unistd.h>
 
 namespace vc::cli {
@@ -41,6 +43,7 @@ struct Call {
   gint64 started_us = 0, connected_us = 0;
   std::string local_type, remote_type; /* selected ICE candidate types, once known */
   GstStructure *stats = nullptr;   /* the last voicecall-stats */
+  bool muted = false, held = false; /* from voicecall-control */
 };
 
 /* What the status line shows, from the latest messages. */
@@ -52,6 +55,7 @@ struct Status {
   /* The last call that ended and why (for `call`'s exit status). */
   std::string last_reason;
   bool any_ended = false;
+  bool all_muted = false, all_held = false; /* the M / P keys: voicecall's mute / hold */
   ~Status ()
   {
     for (auto &kv : calls)
@@ -336,6 +340,26 @@ track (Status *st, GstMessage *m)
   } else if (!strcmp (name, "voicecall-session-ended")) {
     ended = st->calls.count (id);
     on_ended (st, id, peer, str (s, "reason"), "", -1);
+  } else if (!strcmp (name, "voicecall-control")) {
+    if (!st->calls.count (id))
+      return false;
+    Call &c = find_call (st, id, peer);
+    gboolean muted = FALSE, held = FALSE;
+    gst_structure_get_boolean (s, "muted", &muted);
+    gst_structure_get_boolean (s, "held", &held);
+    if (held != c.held)
+      say ("call %s with %s: %s", short_id (id).c_str (), c.peer.c_str (),
+          held ? "on hold (silence both ways)" : "resumed");
+    else if (muted != c.muted)
+      say ("call %s with %s: %s", short_id (id).c_str (), c.peer.c_str (),
+          muted ? "muted (they hear silence)" : "unmuted");
+    c.muted = muted;
+    c.held = held;
+  } else if (!strcmp (name, "voicecall-dtmf")) {
+    guint ms = 0;
+    gst_structure_get_uint (s, "duration-ms", &ms);
+    say ("call %s with %s: DTMF %s (%u ms)", short_id (id).c_str (), peer.c_str (),
+        str (s, "digit").c_str (), ms);
   }
   return ended;
 }
@@ -373,6 +397,10 @@ print_status (const Status &st, const char *role)
     }
     std::string pair = candidate_pair (*first);
     line += "connected" + (pair.empty () ? "" : " " + pair);
+    if (first->held)
+      line += " | on hold";
+    else if (first->muted)
+      line += " | muted";
     if (first->stats) {
       double rtt = -1, loss = 0, jitter = 0, send = 0, recv = 0, mos = 0;
       gst_structure_get_double (first->stats, "rtt-ms", &rtt);
@@ -438,6 +466,123 @@ guard_levels (GstElement *pipeline)
   }
 }
 
+/* ---- keys typed during a call --------------------------------------------------------- */
+
+constexpr const char *KEY_HELP =
+    "keys: h hang up the current call, H every call; m mute the current call, M every call; "
+    "p hold the current call, P every call; 0-9 * # A-D send DTMF; ? this help";
+
+/* Reads keys from stdin: one at a time on a terminal (no Enter needed, not echoed), or the
+ * characters of each line from a pipe. The current call is the one we hear (the oldest). */
+class Keys {
+public:
+  Keys (GstElement *call, Status *status) : call_ (call), status_ (status)
+  {
+    /* Key by key only for a person at a terminal (a test's child with a terminal as stdin
+     * but its output in a pipe could be killed and leave the terminal so). */
+    if (isatty (STDIN_FILENO) && isatty (STDOUT_FILENO) &&
+        tcgetattr (STDIN_FILENO, &saved_) == 0) {
+      struct termios raw = saved_;
+      raw.c_lflag &= ~(ICANON | ECHO); /* ISIG stays: Ctrl-C still hangs up */
+      raw.c_cc[VMIN] = 1;
+      raw.c_cc[VTIME] = 0;
+      tty_ = tcsetattr (STDIN_FILENO, TCSANOW, &raw) == 0;
+    }
+    GIOChannel *ch = g_io_channel_unix_new (STDIN_FILENO);
+    watch_ = g_io_add_watch (ch, static_cast<GIOCondition> (G_IO_IN | G_IO_HUP | G_IO_ERR),
+        on_input, this);
+    g_io_channel_unref (ch);
+  }
+  ~Keys ()
+  {
+    if (watch_)
+      g_source_remove (watch_);
+    if (tty_)
+      tcsetattr (STDIN_FILENO, TCSANOW, &saved_);
+  }
+  Keys (const Keys &) = delete;
+  Keys &operator= (const Keys &) = delete;
+
+private:
+  static gboolean
+  on_input (GIOChannel *, GIOCondition, gpointer data)
+  {
+    auto *self = static_cast<Keys *> (data);
+    char buf[64];
+    ssize_t n = read (STDIN_FILENO, buf, sizeof buf);
+    if (n <= 0) { /* stdin closed (or /dev/null): no keys, the call goes on */
+      self->watch_ = 0;
+      return G_SOURCE_REMOVE;
+    }
+    for (ssize_t i = 0; i < n; i++)
+      self->key (buf[i]);
+    return G_SOURCE_CONTINUE;
+  }
+
+  void
+  key (char k)
+  {
+    if (k == '\n' || k == '\r' || k == ' ')
+      return;
+    if (k == '?') {
+      say ("%s", KEY_HELP);
+      return;
+    }
+    const std::string id = status_->order.empty () ? "" : status_->order.front ();
+    Call *c = id.empty () ? nullptr : &status_->calls.at (id);
+    gboolean ok = FALSE;
+    switch (k) {
+      case 'H':
+        g_signal_emit_by_name (call_, "hang-up", nullptr, &ok);
+        return;
+      case 'M':
+        status_->all_muted = !status_->all_muted;
+        g_object_set (call_, "mute", status_->all_muted, nullptr);
+        say ("every call %s", status_->all_muted ? "muted" : "unmuted");
+        return;
+      case 'P':
+        status_->all_held = !status_->all_held;
+        g_object_set (call_, "hold", status_->all_held, nullptr);
+        say ("every call %s", status_->all_held ? "on hold" : "resumed");
+        return;
+      default:
+        break;
+    }
+    if (!c) {
+      say ("no call (%s)", KEY_HELP);
+      return;
+    }
+    switch (k) {
+      case 'h':
+        say ("call %s with %s: hanging up", short_id (id).c_str (), c->peer.c_str ());
+        g_signal_emit_by_name (call_, "hang-up", id.c_str (), &ok);
+        return;
+      case 'm':
+        g_signal_emit_by_name (call_, "set-mute", id.c_str (), !c->muted, &ok);
+        return;
+      case 'p':
+        g_signal_emit_by_name (call_, "set-hold", id.c_str (), !c->held, &ok);
+        return;
+      default:
+        break;
+    }
+    if (strchr ("0123456789*#ABCDabcd", k)) {
+      char digit[2] = {static_cast<char> (g_ascii_toupper (k)), '\0'};
+      g_signal_emit_by_name (call_, "send-dtmf", id.c_str (), digit, 100u, &ok);
+      if (ok)
+        say ("call %s with %s: sending DTMF %s", short_id (id).c_str (), c->peer.c_str (), digit);
+      return;
+    }
+    say ("key '%c' does nothing (%s)", k, KEY_HELP);
+  }
+
+  GstElement *call_;
+  Status *status_;
+  guint watch_ = 0;
+  bool tty_ = false;
+  struct termios saved_ {};
+};
+
 /* `call`'s exit status for the reason its call ended: 0 for a hang-up (ours or theirs). */
 static int
 exit_status (const std::string &reason)
@@ -476,7 +621,12 @@ run_party (const char *role, const std::string &description, const CommonOptions
   };
   if (!o.quiet)
     runner.on_tick = [&status, role] { print_status (status, role); };
+  GstPtr<GstElement> call = adopt (gst_bin_get_by_name (GST_BIN (pipeline), "call"));
+  std::unique_ptr<Keys> keys;
+  if (call)
+    keys = std::make_unique<Keys> (call.get (), &status);
   int rc = runner.run (o.seconds);
+  keys.reset ();
   if (status_line_open)
     printf ("\n");
   status_line_open = false;
@@ -524,7 +674,12 @@ serve (int argc, char **argv)
   g_option_context_set_summary (ctx,
       "Answers calls: WHIP (POST application/sdp) and the aiortc JSON protocol (POST "
       "application/json) at http://ADDR:PORT/call and /offer; a browser page at /.\n"
-      "Every caller hears us; we hear the first caller (the next one when it hangs up).\n\n"
+      "Every caller hears us; we hear the first caller (the next one when it hangs up).\n"
+      "Callers: --max-sessions N takes at most N at once (the next get 503), --token TOKEN only "
+      "those that send it (the others get 401).\n\n"
+      "During a call, keys (typed, or piped into stdin): h hangs up the current call (the one "
+      "we hear), H every call; m mutes / unmutes it, M every call; p holds / resumes it "
+      "(silence both ways), P every call; 0-9 * # A-D send DTMF (RFC 4733); ? lists them.\n\n"
       "Examples:\n"
       "  gst-voicecall serve --source tone:880 --sink wav:heard.wav --ice-address 127.0.0.1\n"
       "  gst-voicecall serve --listen 0.0.0.0:8080          # microphone and speakers");
@@ -585,6 +740,9 @@ call (int argc, char **argv)
   GOptionContext *ctx = g_option_context_new ("URL - call a callee over HTTP");
   g_option_context_set_summary (ctx,
       "Calls URL: posts our SDP offer, applies the answer and talks until Ctrl-C (or --seconds).\n\n"
+      "During the call, keys (typed, or piped into stdin): h hangs up; m mutes / unmutes (they "
+      "hear silence); p holds / resumes (silence both ways); 0-9 * # A-D send DTMF (RFC 4733); "
+      "? lists them.\n\n"
       "Examples:\n"
       "  gst-voicecall call http://127.0.0.1:8080/call --source tone:440 --ice-address 127.0.0.1\n"
       "  gst-voicecall call http://host:8080/offer --protocol json     # an aiortc server");

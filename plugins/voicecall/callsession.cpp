@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -48,12 +49,50 @@ end_reason_name (EndReason reason)
  * answering: webrtcbin matches our transceiver to the offer by these caps, and otherwise
  * answers recvonly). useinbandfec=1 asks the peer for FEC. */
 static GstPtr<GstCaps>
-codec_preferences (int pt)
+codec_preferences (int pt, const std::vector<std::pair<int, int>> &telephone_events)
 {
-  return adopt (gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING, "audio",
+  GstCaps *caps = gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING, "audio",
       "encoding-name", G_TYPE_STRING, "OPUS", "clock-rate", G_TYPE_INT, 48000,
       "encoding-params", G_TYPE_STRING, "2", "payload", G_TYPE_INT, pt,
-      "useinbandfec", G_TYPE_STRING, "1", nullptr));
+      "useinbandfec", G_TYPE_STRING, "1", nullptr);
+  /* DTMF (RFC 4733): offered, or accepted at the payload types and rates of the offer
+   * (browsers offer 48000 and 8000 Hz). */
+  for (auto [te_pt, rate] : telephone_events)
+    gst_caps_append_structure (caps, gst_structure_new ("application/x-rtp", "media",
+        G_TYPE_STRING, "audio", "encoding-name", G_TYPE_STRING, "TELEPHONE-EVENT", "clock-rate",
+        G_TYPE_INT, rate, "payload", G_TYPE_INT, te_pt, nullptr));
+  return adopt (caps);
+}
+
+/* A copy of an RTP packet with another payload (the header, extensions included, kept), and
+ * optionally another payload type, timestamp and marker. nullptr if `in` is not RTP. */
+static GstBuffer *
+with_payload (GstBuffer *in, const guint8 *payload, gsize size, int pt = -1,
+    std::optional<guint32> timestamp = std::nullopt, std::optional<bool> marker = std::nullopt)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map (in, GST_MAP_READ, &rtp))
+    return nullptr;
+  guint header = gst_rtp_buffer_get_header_len (&rtp);
+  GstBuffer *out = gst_buffer_new_allocate (nullptr, header + size, nullptr);
+  GstMapInfo map;
+  gst_buffer_map (out, &map, GST_MAP_WRITE);
+  memcpy (map.data, rtp.data[0], header);
+  memcpy (map.data + header, payload, size);
+  map.data[0] &= ~0x20; /* no padding */
+  gst_buffer_unmap (out, &map);
+  gst_rtp_buffer_unmap (&rtp);
+  gst_buffer_copy_into (out, in, GST_BUFFER_COPY_METADATA, 0, -1);
+  if (gst_rtp_buffer_map (out, GST_MAP_WRITE, &rtp)) {
+    if (pt >= 0)
+      gst_rtp_buffer_set_payload_type (&rtp, pt);
+    if (timestamp)
+      gst_rtp_buffer_set_timestamp (&rtp, *timestamp);
+    if (marker)
+      gst_rtp_buffer_set_marker (&rtp, *marker);
+    gst_rtp_buffer_unmap (&rtp);
+  }
+  return out;
 }
 
 /* Accepts "stun:host:port" (RFC 7064) as well as webrtcbin's "stun://host:port". */
@@ -73,8 +112,10 @@ CallSession::CallSession (Host &host, GstElement *bin, ContextThread &ctl,
     const SessionConfig &config)
     : host_ (host), bin_ (bin), ctl_ (ctl), signaller_ (std::move (signaller)), id_ (id),
       peer_ (peer), config_ (config), started_us_ (g_get_monotonic_time ()),
-      jitter_buffer_ms_ (config.latency_ms)
+      jitter_buffer_ms_ (config.latency_ms), all_mute_ (config.mute), all_hold_ (config.hold)
 {
+  muted_ = all_mute_ || all_hold_;
+  held_ = all_hold_;
 }
 
 CallSession::~CallSession ()
@@ -191,7 +232,8 @@ CallSession::build ()
   g_object_get (webrtc_sink.get (), "transceiver", trans.out (), nullptr);
   if (trans)
     g_object_set (trans.get (), "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV,
-        "codec-preferences", codec_preferences (config_.payload_type).get (), nullptr);
+        "codec-preferences", codec_preferences (config_.payload_type,
+            config_.telephone_events).get (), nullptr);
 
   /* A session's elements follow the session, not the pipeline's state changes: the control
    * thread alone starts and stops them. Otherwise a hang-up that stops a webrtcbin while the
@@ -225,6 +267,9 @@ CallSession::build ()
   post (gst_structure_new ("voicecall-session-started", "role", G_TYPE_STRING,
       config_.offerer ? "caller" : "callee", nullptr));
   post_state ("connecting", gst_structure_new_empty ("voicecall-session-state"));
+  if (muted_ || held_) /* the element's mute / hold applies from the start */
+    post (gst_structure_new ("voicecall-control", "muted", G_TYPE_BOOLEAN, muted_.load (),
+        "held", G_TYPE_BOOLEAN, held_.load (), nullptr));
   return true;
 }
 
@@ -324,7 +369,34 @@ CallSession::send_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     if (!gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp))
       return GST_PAD_PROBE_OK;
     int have = gst_rtp_buffer_get_payload_type (&rtp);
+    guint32 ts = gst_rtp_buffer_get_timestamp (&rtp);
     gst_rtp_buffer_unmap (&rtp);
+    /* Call control: a DTMF digit's event, or silence, in place of our audio. */
+    GstBuffer *replaced = nullptr;
+    const bool held = s->held_.load ();
+    if (!held) {
+      std::lock_guard<std::mutex> lk (s->dtmf_lock_);
+      guint samples = 960; /* 20 ms */
+      if (s->have_send_ts_ && ts - s->last_send_ts_ > 0 && ts - s->last_send_ts_ <= 48000)
+        samples = ts - s->last_send_ts_;
+      s->last_send_ts_ = ts;
+      s->have_send_ts_ = true;
+      if (s->dtmf_send_pt_ >= 0 && s->dtmf_sender_.busy ()) {
+        if (auto slot = s->dtmf_sender_.next (ts, samples)) {
+          guint8 payload[4];
+          control::write_event (slot->event, payload);
+          replaced = with_payload (buf, payload, sizeof payload, s->dtmf_send_pt_,
+              slot->timestamp, slot->marker);
+        }
+      }
+    }
+    if (!replaced && s->muted_.load ())
+      replaced = with_payload (buf, control::OPUS_SILENCE, sizeof control::OPUS_SILENCE, pt);
+    if (replaced) {
+      gst_buffer_unref (buf);
+      GST_PAD_PROBE_INFO_DATA (info) = replaced;
+      return GST_PAD_PROBE_OK;
+    }
     if (have == pt)
       return GST_PAD_PROBE_OK;
     buf = gst_buffer_make_writable (buf);
@@ -366,6 +438,7 @@ CallSession::on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
   if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
     return;
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, first_audio_probe, s, nullptr);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, held_probe, s, nullptr);
   /* Linked here, before the first buffer: an unlinked webrtcbin pad is a stream error. */
   GstPtr<GstPad> linked = s->host_.link_remote_stream (*s, pad);
   if (!linked)
@@ -441,6 +514,22 @@ CallSession::heard_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* On hold we hear silence from this peer: its Opus payloads become the silence frame. */
+GstPadProbeReturn
+CallSession::held_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  auto *s = static_cast<CallSession *> (data);
+  if (!s->held_.load ())
+    return GST_PAD_PROBE_OK;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (GstBuffer *silent = with_payload (buf, control::OPUS_SILENCE,
+          sizeof control::OPUS_SILENCE)) {
+    gst_buffer_unref (buf);
+    GST_PAD_PROBE_INFO_DATA (info) = silent;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 GstPadProbeReturn
 CallSession::heard_rtp_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -449,7 +538,61 @@ CallSession::heard_rtp_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   s->last_heard_us_ = s->last_rtp_us_ = now;
   if (!s->first_rtp_received_us_.load ())
     s->first_rtp_received_us_.compare_exchange_strong (none, now);
-  return GST_PAD_PROBE_OK;
+  /* The peer's DTMF: webrtcbin 1.22 has no path for a second payload type of a stream (it
+   * drops telephone-event packets, GStreamer issue 4458), so they are taken here, after
+   * SRTP and before rtpbin, and go no further. */
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    return s->take_dtmf (GST_PAD_PROBE_INFO_BUFFER (info)) ? GST_PAD_PROBE_DROP :
+        GST_PAD_PROBE_OK;
+  {
+    std::lock_guard<std::mutex> lk (s->dtmf_lock_);
+    if (s->dtmf_recv_pts_.empty ())
+      return GST_PAD_PROBE_OK;
+  }
+  GstBufferList *list = gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
+  for (guint i = 0; i < gst_buffer_list_length (list);) {
+    if (s->take_dtmf (gst_buffer_list_get (list, i)))
+      gst_buffer_list_remove (list, i, 1);
+    else
+      i++;
+  }
+  GST_PAD_PROBE_INFO_DATA (info) = list;
+  return gst_buffer_list_length (list) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+bool
+CallSession::take_dtmf (GstBuffer *buf)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp))
+    return false;
+  int pt = gst_rtp_buffer_get_payload_type (&rtp);
+  std::optional<control::DtmfReceiver::Digit> digit;
+  bool taken = false;
+  {
+    std::lock_guard<std::mutex> lk (dtmf_lock_);
+    auto it = dtmf_recv_pts_.find (pt);
+    if (it != dtmf_recv_pts_.end ()) {
+      taken = true;
+      auto e = control::parse_event (static_cast<const guint8 *> (
+          gst_rtp_buffer_get_payload (&rtp)), gst_rtp_buffer_get_payload_len (&rtp));
+      if (e)
+        digit = dtmf_receiver_.packet (gst_rtp_buffer_get_timestamp (&rtp), *e, it->second);
+    }
+  }
+  gst_rtp_buffer_unmap (&rtp);
+  if (digit) {
+    control::DtmfReceiver::Digit d = *digit;
+    later ([d] (CallSession &s) {
+      GST_INFO_OBJECT (s.bin_, "session %s: DTMF %c (%u ms)", s.id_.c_str (), d.digit,
+          d.duration_ms);
+      char text[2] = {d.digit, '\0'};
+      s.post (gst_structure_new ("voicecall-dtmf", "digit", G_TYPE_STRING, text, "event",
+          G_TYPE_INT, d.event, "duration-ms", G_TYPE_UINT, d.duration_ms, "volume", G_TYPE_INT,
+          -d.volume, nullptr));
+    });
+  }
+  return taken;
 }
 
 /* A BYE for the SSRC that carries the far end's audio ends the call at once. A BYE for
@@ -578,6 +721,7 @@ CallSession::remote_answer (const GstWebRTCSessionDescription *answer)
   if (ending_)
     return;
   mark (ANSWER);
+  negotiated (answer->sdp);
   g_signal_emit_by_name (webrtc_.get (), "set-remote-description", answer,
       promise ("applying the answer", &CallSession::answer_set).get ());
 }
@@ -628,16 +772,43 @@ CallSession::send_local_description (const GstStructure *reply, const char *fiel
     end (EndReason::ERROR, std::string ("webrtcbin gave no ") + field);
     return;
   }
+  int media = sdp::first_audio_media (desc->sdp);
+  /* webrtcbin 1.22 answers with the first codec only (gst_sdp_media_set_media_from_caps maps
+   * one caps structure), and offers only what the caps of its input allow (once our Opus
+   * caps have reached it, its codec preferences are cut down to them): the telephone-events
+   * are added here. */
+  if (media >= 0)
+    sdp::add_telephone_events (desc->sdp, media, config_.telephone_events);
   if (desc->type == GST_WEBRTC_SDP_TYPE_ANSWER) {
-    int media = sdp::first_audio_media (desc->sdp);
     if (media >= 0)
       send_pt_ = sdp::opus_payload (desc->sdp, media);
+    negotiated (desc->sdp);
     GST_DEBUG_OBJECT (bin_, "session %s: sending with payload type %d", id_.c_str (),
         send_pt_.load ());
   }
   mark (desc->type == GST_WEBRTC_SDP_TYPE_OFFER ? OFFER : ANSWER);
   g_signal_emit_by_name (webrtc_.get (), "set-local-description", desc, nullptr);
   gst_voice_signaller_send_sdp (signaller_.get (), id_.c_str (), desc);
+}
+
+/* Both sides use the answer's payload types. We send DTMF with the telephone-event of Opus's
+ * clock rate (its timestamps are those of our audio), and take it at any rate. */
+void
+CallSession::negotiated (const GstSDPMessage *answer)
+{
+  int media = sdp::first_audio_media (answer);
+  auto events = media >= 0 ? sdp::telephone_events (answer, media) :
+      std::vector<std::pair<int, int>> ();
+  std::lock_guard<std::mutex> lk (dtmf_lock_);
+  dtmf_recv_pts_.clear ();
+  dtmf_send_pt_ = -1;
+  for (auto [pt, rate] : events) {
+    dtmf_recv_pts_[pt] = rate;
+    if (rate == 48000 && dtmf_send_pt_ < 0)
+      dtmf_send_pt_ = pt;
+  }
+  GST_INFO_OBJECT (bin_, "session %s: %zu telephone-event payload type(s), sending DTMF with "
+      "%d", id_.c_str (), events.size (), dtmf_send_pt_);
 }
 
 /* ---- candidates ------------------------------------------------------------------------ */
@@ -828,7 +999,10 @@ CallSession::stats_read (const GstStructure *reply)
   if (have_stats_) {
     auto report = stats::report (last_stats_, sample, jitter_buffer_ms_,
         host_.playout_stats (*this));
-    post (stats::to_structure (report, sample));
+    GstStructure *st = stats::to_structure (report, sample);
+    gst_structure_set (st, "muted", G_TYPE_BOOLEAN, muted_.load (), "held", G_TYPE_BOOLEAN,
+        held_.load (), nullptr);
+    post (st);
     host_.session_stats (*this, report, sample.time_s - last_stats_.time_s);
   }
   last_stats_ = sample;
@@ -842,6 +1016,69 @@ CallSession::set_jitter_buffer (guint ms)
    * those it makes later). */
   jitter_buffer_ms_ = ms;
   g_object_set (webrtc_.get (), "latency", ms, nullptr);
+}
+
+/* ---- call control ------------------------------------------------------------------------ */
+
+void
+CallSession::apply_control ()
+{
+  bool muted = own_mute_ || all_mute_ || own_hold_ || all_hold_;
+  bool held = own_hold_ || all_hold_;
+  if (muted == muted_.load () && held == held_.load ())
+    return;
+  muted_ = muted;
+  held_ = held;
+  GST_INFO_OBJECT (bin_, "session %s: %s, %s", id_.c_str (), muted ? "muted" : "not muted",
+      held ? "on hold" : "not on hold");
+  if (!ending_)
+    post (gst_structure_new ("voicecall-control", "muted", G_TYPE_BOOLEAN, muted, "held",
+        G_TYPE_BOOLEAN, held, nullptr));
+}
+
+void
+CallSession::set_mute (bool on)
+{
+  own_mute_ = on;
+  apply_control ();
+}
+
+void
+CallSession::set_hold (bool on)
+{
+  own_hold_ = on;
+  apply_control ();
+}
+
+void
+CallSession::set_all (bool mute, bool hold)
+{
+  all_mute_ = mute;
+  all_hold_ = hold;
+  apply_control ();
+}
+
+bool
+CallSession::send_dtmf (const std::string &digits, guint duration_ms, std::string *why)
+{
+  if (!control::valid_digits (digits)) {
+    *why = "\"" + digits + "\" is not DTMF: use 0-9, *, #, A-D";
+    return false;
+  }
+  if (ending_) {
+    *why = "the call is ending";
+    return false;
+  }
+  std::lock_guard<std::mutex> lk (dtmf_lock_);
+  if (dtmf_send_pt_ < 0) {
+    *why = dtmf_recv_pts_.empty () ? "the peer did not negotiate telephone-event (RFC 4733)" :
+        "the peer negotiated telephone-event only at a rate other than Opus's 48000 Hz";
+    return false;
+  }
+  dtmf_sender_.queue (digits, duration_ms);
+  GST_INFO_OBJECT (bin_, "session %s: sending DTMF %s (%u ms each)", id_.c_str (),
+      digits.c_str (), duration_ms);
+  return true;
 }
 
 /* ---- the end ----------------------------------------------------------------------------- */

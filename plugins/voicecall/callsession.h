@@ -21,13 +21,16 @@
 #pragma once
 
 #include "adaptive.h"
+#include "callcontrol.h"
 #include "callstats.h"
 #include "contextthread.h"
 #include "gstptr.h"
 #include "signaller.h"
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -53,6 +56,10 @@ struct SessionConfig {
   guint peer_timeout_ms = 5000;     /* 0: never */
   guint host_quiet_ms = 50; /* host candidates only: gathering ends once they stop coming */
   guint bye_wait_ms = 250;  /* how long an ending waits for its RTCP BYE to leave */
+  /* telephone-event (RFC 4733) payload types and clock rates to put in our codec
+   * preferences: the offer's (answering) or our own (offering) */
+  std::vector<std::pair<int, int>> telephone_events;
+  bool mute = false, hold = false; /* the element's mute / hold, for every session */
 };
 
 class CallSession : public std::enable_shared_from_this<CallSession> {
@@ -107,6 +114,20 @@ public:
   void request_stats ();
   void set_jitter_buffer (guint ms);
 
+  /* Call control (control thread). Mute sends the Opus silence frame in place of our audio;
+   * hold also silences what we hear from this peer. Both are done on our RTP, not by
+   * renegotiating (webrtcbin 1.22 cannot change a transceiver's direction). A session is
+   * muted if it or the element is (set_all: the element's mute/hold). Each change posts
+   * voicecall-control. */
+  void set_mute (bool on);
+  void set_hold (bool on);
+  void set_all (bool mute, bool hold);
+  bool muted () const { return muted_.load (); }
+  bool held () const { return held_.load (); }
+  /* Queues DTMF digits (0-9 * # A-D), each sent for duration_ms as RFC 4733 events in place
+   * of our audio; false and why if they cannot be sent (bad digits, not negotiated). */
+  bool send_dtmf (const std::string &digits, guint duration_ms, std::string *why);
+
   const std::string &id () const { return id_; }
   const std::string &peer () const { return peer_; }
   bool offerer () const { return config_.offerer; }
@@ -147,6 +168,13 @@ private:
   static GstPadProbeReturn first_audio_probe (GstPad *pad, GstPadProbeInfo *info,
       gpointer data);
   static GstPadProbeReturn bye_sent_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data);
+  static GstPadProbeReturn held_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data);
+  /* The negotiated telephone-event payload types, from the answer. */
+  void negotiated (const GstSDPMessage *answer);
+  /* A received RTP packet that is a telephone-event: reports its digit (if it completes
+   * one). Streaming thread. */
+  bool take_dtmf (GstBuffer *buf);
+  void apply_control ();
   void connect (gpointer object, const char *signal, GCallback callback);
 
   /* The promise chain: each step's reply is handled in the control thread. The caller owns
@@ -210,6 +238,18 @@ private:
   guint jitter_buffer_ms_;
   stats::Sample last_stats_;
   bool have_stats_ = false;
+
+  /* Call control: what the session and the element asked (control thread), and what the
+   * streaming threads apply. */
+  bool own_mute_ = false, own_hold_ = false, all_mute_ = false, all_hold_ = false;
+  std::atomic<bool> muted_ {false}, held_ {false};
+  std::mutex dtmf_lock_; /* the DTMF state below (streaming threads and control) */
+  control::DtmfSender dtmf_sender_;
+  control::DtmfReceiver dtmf_receiver_;
+  int dtmf_send_pt_ = -1;             /* telephone-event/48000 in the answer, or -1 */
+  std::map<int, int> dtmf_recv_pts_;  /* telephone-event payload type → clock rate */
+  guint32 last_send_ts_ = 0;
+  bool have_send_ts_ = false;
 };
 
 } // namespace vc

@@ -28,8 +28,11 @@
  *  - `voicecall-session-ended`: session-id, peer, reason (as above), detail
  *  - `voicecall-stats` (every stats-interval ms): session-id, peer, rtt-ms, fraction-lost,
  *    remote-fraction-lost, cumulative-lost, jitter-ms, send-kbps, receive-kbps,
- *    concealed-ratio, mos, packets-sent, packets-received, local-/remote-candidate-type
- *    (see docs/stats.md)
+ *    concealed-ratio, mos, packets-sent, packets-received, local-/remote-candidate-type,
+ *    muted, held (see docs/stats.md)
+ *  - `voicecall-control` (a call's mute or hold changed): session-id, peer, muted, held
+ *  - `voicecall-dtmf` (a DTMF digit received, RFC 4733): session-id, peer, digit (string),
+ *    event (int 0-15), duration-ms (uint), volume (int, dBm0)
  *  - `voicecall-adaptation` (adaptive=true, whenever something changes): session-id, peer,
  *    bitrate, fec, packet-loss-percentage (what the shared encoder now does; absent without a
  *    voicecapturebin upstream), jitter-buffer-ms (this session's), reason (string)
@@ -39,6 +42,11 @@
  * the most conservative of all sessions), in-band FEC and packet-loss-percentage, and the
  * session's jitter buffer follows the measured jitter (within min-latency..max-latency,
  * starting at latency). See docs/adaptive.md.
+ *
+ * Call control (docs/elements/voicecall.md): action signals `hang-up` (session-id or NULL),
+ * `set-mute` / `set-hold` (session-id or NULL, gboolean), `send-dtmf` (session-id or NULL,
+ * digits, duration-ms); properties `mute` and `hold` for every call; signal `incoming-call`
+ * (session-id, peer, headers) whose FALSE refuses a call with HTTP 403.
  *
  * ## Example launch lines
  * |[
@@ -91,7 +99,24 @@ enum {
   PROP_ICE_TRANSPORT_POLICY,
   PROP_PEER_TIMEOUT,
   PROP_CONNECT_TIMEOUT,
+  PROP_MUTE,
+  PROP_HOLD,
 };
+
+enum {
+  SIGNAL_INCOMING_CALL,
+  SIGNAL_HANG_UP,
+  SIGNAL_SET_MUTE,
+  SIGNAL_SET_HOLD,
+  SIGNAL_SEND_DTMF,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+/* What our caller offers for DTMF: telephone-event at Opus's clock rate (browsers offer it at
+ * 48000 and 8000 Hz, and send it at their audio codec's rate). */
+constexpr int DEFAULT_TELEPHONE_EVENT_PT = 101;
+constexpr guint DEFAULT_DTMF_DURATION_MS = 100;
 
 /* 60 ms: three 20 ms Opus frames. Enough for the jitter of a LAN or a good internet path,
  * about what browsers' adaptive jitter buffers settle at on such paths, and a third of
@@ -133,6 +158,7 @@ struct Settings {
   GstWebRTCICETransportPolicy ice_transport_policy = GST_WEBRTC_ICE_TRANSPORT_POLICY_ALL;
   guint peer_timeout = DEFAULT_PEER_TIMEOUT;
   guint connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+  bool mute = false, hold = false;
 };
 
 /* What the sessions ask of the element (see vc::CallSession::Host). */
@@ -471,6 +497,8 @@ session_config (GstVoiceCall *self, GstVoiceSignaller *signaller, bool offerer, 
   c.connect_timeout_ms = settings.connect_timeout;
   c.peer_timeout_ms = settings.peer_timeout;
   c.host_quiet_ms = HOST_CANDIDATES_QUIET_MS;
+  c.mute = settings.mute;
+  c.hold = settings.hold;
   return c;
 }
 
@@ -493,14 +521,19 @@ on_session_requested (GstVoiceSignaller *signaller, const gchar *session_id, con
     /* Answering: send with the offer's Opus payload type (the session refuses an offer
      * without Opus). */
     int pt = DEFAULT_PAYLOAD_TYPE;
+    std::vector<std::pair<int, int>> telephone_events = {{DEFAULT_TELEPHONE_EVENT_PT, 48000}};
     if (remote) {
       int media = vc::sdp::first_audio_media (remote->sdp);
       int offered = media >= 0 ? vc::sdp::opus_payload (remote->sdp, media) : -1;
       if (offered >= 0)
         pt = offered;
+      telephone_events = media >= 0 ? vc::sdp::telephone_events (remote->sdp, media) :
+          std::vector<std::pair<int, int>> ();
     }
+    vc::SessionConfig config = session_config (self, sig.get (), !remote, pt);
+    config.telephone_events = telephone_events;
     auto s = vc::CallSession::create (priv->host, GST_ELEMENT (self), *priv->ctl, sig, id, from,
-        session_config (self, sig.get (), !remote, pt));
+        config);
     if (!s) {
       gst_voice_signaller_end_session (sig.get (), id.c_str (), "webrtcbin is missing");
       return;
@@ -593,6 +626,20 @@ on_signaller_error (GstVoiceSignaller *signaller, const gchar *session_id, const
   });
 }
 
+/* A server signaller asks whether to take a call: the application answers through
+ * "incoming-call" (signaller's thread). */
+static gboolean
+on_accept_session (GstVoiceSignaller *signaller, const gchar *session_id, const gchar *peer,
+    const GstStructure *headers, gpointer user_data)
+{
+  auto *self = GST_VOICE_CALL (user_data);
+  gboolean accept = TRUE;
+  g_signal_emit (self, signals[SIGNAL_INCOMING_CALL], 0, session_id, peer, headers, &accept);
+  if (!accept)
+    GST_INFO_OBJECT (self, "call %s from %s refused by the application", session_id, peer);
+  return accept;
+}
+
 /* ---- state --------------------------------------------------------------------------- */
 
 static void
@@ -605,6 +652,7 @@ connect_signaller (GstVoiceCall *self, GstVoiceSignaller *signaller)
   h.push_back (g_signal_connect (signaller, "session-ended", G_CALLBACK (on_session_ended), self));
   h.push_back (g_signal_connect (signaller, "session-refused", G_CALLBACK (on_session_refused), self));
   h.push_back (g_signal_connect (signaller, "error", G_CALLBACK (on_signaller_error), self));
+  h.push_back (g_signal_connect (signaller, "accept-session", G_CALLBACK (on_accept_session), self));
 }
 
 static void
@@ -868,6 +916,17 @@ gst_voice_call_set_property (GObject *object, guint prop_id, const GValue *value
     case PROP_CONNECT_TIMEOUT:
       priv->settings.connect_timeout = g_value_get_uint (value);
       break;
+    case PROP_MUTE:
+    case PROP_HOLD: {
+      bool &flag = prop_id == PROP_MUTE ? priv->settings.mute : priv->settings.hold;
+      flag = g_value_get_boolean (value);
+      bool mute = priv->settings.mute, hold = priv->settings.hold;
+      in_control (self, [mute, hold] (GstVoiceCall *self) {
+        for (auto &kv : self->priv->sessions)
+          kv.second->set_all (mute, hold);
+      });
+      break;
+    }
     case PROP_URL: {
       const gchar *url = g_value_get_string (value);
       priv->settings.url = url ? url : "";
@@ -941,6 +1000,12 @@ gst_voice_call_get_property (GObject *object, guint prop_id, GValue *value, GPar
     case PROP_CONNECT_TIMEOUT:
       g_value_set_uint (value, priv->settings.connect_timeout);
       break;
+    case PROP_MUTE:
+      g_value_set_boolean (value, priv->settings.mute);
+      break;
+    case PROP_HOLD:
+      g_value_set_boolean (value, priv->settings.hold);
+      break;
     case PROP_URL:
       g_value_set_string (value, priv->settings.url.empty () ? nullptr : priv->settings.url.c_str ());
       break;
@@ -951,6 +1016,87 @@ gst_voice_call_get_property (GObject *object, guint prop_id, GValue *value, GPar
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
+}
+
+/* ---- call control: action signals (any thread) ----------------------------------------- */
+
+/* Runs fn on the session `id`, or on every session when id is NULL or empty, in the control
+ * thread; false if there is no such session. */
+template <typename Fn>
+static bool
+for_sessions (GstVoiceCall *self, const gchar *id, Fn fn)
+{
+  std::string wanted = id ? id : "";
+  bool found = false;
+  self->priv->ctl->invoke_sync ([self, &wanted, &found, &fn] {
+    std::vector<std::shared_ptr<vc::CallSession>> chosen;
+    for (auto &kv : self->priv->sessions)
+      if (!kv.second->ending () && (wanted.empty () || kv.first == wanted))
+        chosen.push_back (kv.second);
+    for (auto &s : chosen)
+      fn (*s);
+    found = !chosen.empty ();
+  });
+  if (!found && !wanted.empty ())
+    GST_WARNING_OBJECT (self, "no call %s (session ids are in the voicecall-session-* "
+        "messages)", wanted.c_str ());
+  return found;
+}
+
+static gboolean
+gst_voice_call_hang_up (GstVoiceCall *self, const gchar *session_id)
+{
+  return for_sessions (self, session_id, [] (vc::CallSession &s) {
+    s.end (vc::EndReason::LOCAL_HANG_UP, "hung up by the application");
+  });
+}
+
+static gboolean
+gst_voice_call_set_mute (GstVoiceCall *self, const gchar *session_id, gboolean mute)
+{
+  return for_sessions (self, session_id, [mute] (vc::CallSession &s) { s.set_mute (mute); });
+}
+
+static gboolean
+gst_voice_call_set_hold (GstVoiceCall *self, const gchar *session_id, gboolean hold)
+{
+  return for_sessions (self, session_id, [hold] (vc::CallSession &s) { s.set_hold (hold); });
+}
+
+static gboolean
+gst_voice_call_send_dtmf (GstVoiceCall *self, const gchar *session_id, const gchar *digits,
+    guint duration_ms)
+{
+  std::string text = digits ? digits : "";
+  bool sent = false;
+  std::string why;
+  bool found = for_sessions (self, session_id, [&] (vc::CallSession &s) {
+    std::string w;
+    if (s.send_dtmf (text, duration_ms ? duration_ms : DEFAULT_DTMF_DURATION_MS, &w))
+      sent = true;
+    else
+      why = "call " + s.id () + ": " + w;
+  });
+  if (found && !why.empty ())
+    GST_ELEMENT_WARNING (self, STREAM, FAILED, ("Cannot send DTMF: %s", why.c_str ()), (nullptr));
+  return sent;
+}
+
+/* The default answer to incoming-call: take it. */
+static gboolean
+gst_voice_call_accept_call (GstVoiceCall *, const gchar *, const gchar *, const GstStructure *)
+{
+  return TRUE;
+}
+
+/* A FALSE stops the emission: the call is refused. */
+static gboolean
+accept_accumulator (GSignalInvocationHint *, GValue *acc, const GValue *handler_return,
+    gpointer)
+{
+  gboolean accept = g_value_get_boolean (handler_return);
+  g_value_set_boolean (acc, accept);
+  return accept;
 }
 
 /* ---- GstChildProxy: "signaller::prop=value" ------------------------------------------ */
@@ -1132,6 +1278,71 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
           "End a call (reason \"timeout\") that has not started (ICE, DTLS and the peer's "
           "first packet) this many ms after it began, freeing its slot; 0: never", 0, 600000, DEFAULT_CONNECT_TIMEOUT,
           flags));
+
+  g_object_class_install_property (gobject_class, PROP_MUTE,
+      g_param_spec_boolean ("mute", "Mute",
+          "Send silence to every call (the Opus silence frame in place of our audio, no "
+          "renegotiation); the set-mute action signal mutes one call", FALSE, playing_flags));
+  g_object_class_install_property (gobject_class, PROP_HOLD,
+      g_param_spec_boolean ("hold", "Hold",
+          "Put every call on hold: silence both ways (we send and hear silence), the calls "
+          "stay up; the set-hold action signal holds one call", FALSE, playing_flags));
+
+  /**
+   * GstVoiceCall::incoming-call:
+   * @session-id: the new call's session id
+   * @peer: the caller's address (IP:PORT)
+   * @headers: the signalling request's headers (a GstStructure "headers", names in lower case)
+   *
+   * A server (listen=) got an offer. Return FALSE to refuse it: the caller gets HTTP 403 with
+   * a problem text, and no session is made. Emitted in the signaller's thread: do not block.
+   */
+  signals[SIGNAL_INCOMING_CALL] = g_signal_new_class_handler ("incoming-call",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, G_CALLBACK (gst_voice_call_accept_call),
+      accept_accumulator, nullptr, nullptr, G_TYPE_BOOLEAN, 3, G_TYPE_STRING, G_TYPE_STRING,
+      GST_TYPE_STRUCTURE | G_SIGNAL_TYPE_STATIC_SCOPE);
+  /**
+   * GstVoiceCall::hang-up:
+   * @session-id: the call to hang up, NULL for every call
+   *
+   * Hangs up (RTCP BYE, the signalling's goodbye); the other calls go on. Returns FALSE if
+   * there is no such call.
+   */
+  signals[SIGNAL_HANG_UP] = g_signal_new_class_handler ("hang-up", G_TYPE_FROM_CLASS (klass),
+      static_cast<GSignalFlags> (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK (gst_voice_call_hang_up), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 1,
+      G_TYPE_STRING);
+  /**
+   * GstVoiceCall::set-mute:
+   * @session-id: the call, NULL for every call now there
+   * @mute: TRUE: send it silence
+   */
+  signals[SIGNAL_SET_MUTE] = g_signal_new_class_handler ("set-mute", G_TYPE_FROM_CLASS (klass),
+      static_cast<GSignalFlags> (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK (gst_voice_call_set_mute), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 2,
+      G_TYPE_STRING, G_TYPE_BOOLEAN);
+  /**
+   * GstVoiceCall::set-hold:
+   * @session-id: the call, NULL for every call now there
+   * @hold: TRUE: silence both ways
+   */
+  signals[SIGNAL_SET_HOLD] = g_signal_new_class_handler ("set-hold", G_TYPE_FROM_CLASS (klass),
+      static_cast<GSignalFlags> (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK (gst_voice_call_set_hold), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 2,
+      G_TYPE_STRING, G_TYPE_BOOLEAN);
+  /**
+   * GstVoiceCall::send-dtmf:
+   * @session-id: the call, NULL for every call
+   * @digits: 0-9, *, #, A-D
+   * @duration-ms: how long each digit lasts (40..1300; 0: 100 ms), 70 ms apart
+   *
+   * Sends RFC 4733 telephone-events in place of our audio. FALSE (and a warning saying why)
+   * if the digits are not DTMF or the peer did not negotiate telephone-event at 48000 Hz.
+   */
+  signals[SIGNAL_SEND_DTMF] = g_signal_new_class_handler ("send-dtmf", G_TYPE_FROM_CLASS (klass),
+      static_cast<GSignalFlags> (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK (gst_voice_call_send_dtmf), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 3,
+      G_TYPE_STRING, G_TYPE_STRING, G_TYPE_UINT);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);

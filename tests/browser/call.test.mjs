@@ -36,6 +36,10 @@
 //                       --peer-timeout-ms + 1 s (its log must show voicecall-session-state ended: run gst-launch -m).
 //        page-crash     The same, but the page's renderer crashes (chrome://crash): no goodbye at all, so the
 //                       callee must end the session with reason "timeout" within --peer-timeout-ms + 1 s.
+//        dtmf           Call, then RTCDTMFSender.insertDTMF("1234#") on the page: the callee (gst-launch -m) must post
+//                       voicecall-dtmf messages for 1, 2, 3, 4, # in that order, each lasting about 100 ms.
+//        refused        Needs a callee whose application refuses calls (refusing_callee.py): the page must show
+//                       the 403 "The callee refused the call" error, and the callee must have seen the call.
 //        errors         The page must say in words: network failure (?url= to a closed port), microphone denied.
 //        busy           While one page is in a call, a second page must show the 503 "busy" error.
 //        unauthorized   Needs a callee started with a token and --page-url with ?token=GOOD: without the
@@ -90,7 +94,7 @@ if (!calleeCmd) {
   console.error('call.test.mjs: give the callee command with --callee-cmd or VOICECALL_CALLEE_CMD (see the header).');
   process.exit(2);
 }
-for (const m of modes) if (!['call', 'remote-hangup', 'page-closed', 'page-crash', 'busy', 'unauthorized', 'errors'].includes(m)) { console.error(`unknown mode ${m}`); process.exit(2); }
+for (const m of modes) if (!['call', 'remote-hangup', 'dtmf', 'refused', 'page-closed', 'page-crash', 'busy', 'unauthorized', 'errors'].includes(m)) { console.error(`unknown mode ${m}`); process.exit(2); }
 
 let chromium;
 try {
@@ -432,6 +436,15 @@ async function scenario(mode) {
       if (ex.code !== 0) fail(`callee exited with ${JSON.stringify(ex)} after SIGINT:\n${callee.tail()}`);
       return result;
     }
+    if (mode === 'refused') {
+      await expectError(context, pageUrl, 'refused', 'refused');
+      if (!/REFUSED 127\.0\.0\.1:\d+ Mozilla/.test(callee.text())) fail(`the callee's application did not see the call:\n${callee.tail()}`);
+      await closeBrowser(context); context = null;
+      const ex = await callee.interrupt();
+      if (ex.code !== 0) fail(`callee exited with ${JSON.stringify(ex)} after SIGINT:\n${callee.tail()}`);
+      result.refused = true;
+      return result;
+    }
     if (mode === 'unauthorized') {
       const u = new URL(pageUrl);
       if (!u.searchParams.has('token')) fail('mode unauthorized needs --page-url with ?token=<the callee\'s token>');
@@ -453,6 +466,28 @@ async function scenario(mode) {
       log(`second caller sees: "${v.errorText}"`);
       const first = await vc(page);
       if (first.state !== 'connected') fail(`the first call did not survive the second caller (${first.stateText})`);
+    }
+
+    if (mode === 'dtmf') {
+      const from = callee.text().length;
+      const t0 = Date.now();
+      if (!await page.evaluate(() => window.voicecall.sendDtmf('1234#', 100, 70))) {
+        fail('Chromium cannot send DTMF on this call (RTCDTMFSender.canInsertDTMF is false: telephone-event not negotiated)');
+      }
+      const want = ['1', '2', '3', '4', '#'];
+      let got = [];
+      while (Date.now() - t0 < 5000) {
+        got = [...callee.text().slice(from).matchAll(/voicecall-dtmf.*?digit=\(string\)"?([^",;]+)"?.*?duration-ms=\(uint\)(\d+)/g)]
+          .map((m) => ({ digit: m[1].replace(/\\(.)/g, '$1'), ms: Number(m[2]) }));
+        if (got.length >= want.length) break;
+        await sleep(50);
+      }
+      result.dtmf = got.map((d) => `${d.digit} (${d.ms} ms)`).join(', ');
+      result.dtmfMs = Date.now() - t0;
+      log(`callee got DTMF: ${result.dtmf || 'nothing'}`);
+      if (got.map((d) => d.digit).join('') !== want.join('')) fail(`the callee posted DTMF "${got.map((d) => d.digit).join('')}", expected "1234#"`);
+      const off = got.find((d) => d.ms < 60 || d.ms > 140);
+      if (off) fail(`digit ${off.digit} lasted ${off.ms} ms, Chromium sent 100 ms`);
     }
 
     if (mode === 'remote-hangup') {
@@ -558,6 +593,8 @@ for (const mode of modes) {
       r.endedMs !== undefined && `"The other side hung up" shown ${r.endedMs} ms after SIGINT (the page saw: ${r.chromiumSaw})`,
       r.calleeEndedMs !== undefined && `callee ended the session (${r.calleeReason}) ${r.calleeEndedMs} ms after the page went`,
       mode === 'errors' && 'network and microphone errors shown in words',
+      r.dtmf !== undefined && `callee posted voicecall-dtmf ${r.dtmf}`,
+      r.refused && 'the page showed the callee\'s 403 refusal in words',
     ].filter(Boolean);
     console.log(`PASS ${mode}: ${facts.join(', ')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   } catch (e) {

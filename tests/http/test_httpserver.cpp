@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <set>
 
 using namespace vctest;
@@ -542,6 +543,52 @@ test_refused_by_element (void)
   gst_voice_signaller_stop (GST_VOICE_SIGNALLER (server.get ()));
 }
 
+/* The application's accept-session: it sees the peer and the request's headers; its FALSE
+ * answers 403 with a problem text, before any session is made (no session-requested, and
+ * max-sessions is not used up). */
+struct AcceptLog {
+  std::mutex lock;
+  std::vector<std::string> seen; /* "peer authorization user-agent" */
+  std::string allowed = "Bearer ok";
+};
+
+static gboolean
+on_accept_session (GstVoiceSignaller *, const gchar *id, const gchar *peer,
+    const GstStructure *headers, gpointer data)
+{
+  auto *log = static_cast<AcceptLog *> (data);
+  const gchar *auth = gst_structure_get_string (headers, "authorization");
+  const gchar *agent = gst_structure_get_string (headers, "user-agent");
+  std::lock_guard<std::mutex> lk (log->lock);
+  log->seen.push_back (std::string (peer) + " " + (auth ? auth : "-") + " " + (agent ? agent : "-"));
+  return auth && log->allowed == auth;
+}
+
+static void
+test_accept_session (void)
+{
+  auto server = start_server ([] (GObject *s) { g_object_set (s, "max-sessions", 1, nullptr); });
+  FakeServerElement element (server.get (), Mode::ANSWER_IN_HANDLER);
+  AcceptLog log;
+  g_signal_connect (server.get (), "accept-session", G_CALLBACK (on_accept_session), &log);
+  Http http;
+  for (int i = 0; i < 2; i++) { /* refusals do not take the one place */
+    Response r = post_offer (http, server.get (), {{"Authorization", "Bearer no"},
+        {"User-Agent", "test/1"}});
+    assert_problem (r, 403);
+    vc_assert_cmpstr (r.problem ("detail").c_str (), ==, "the callee refused this call");
+  }
+  g_assert_cmpuint (element.get (element.requested).size (), ==, 0);
+  Response ok = post_offer (http, server.get (), {{"Authorization", "Bearer ok"}});
+  g_assert_cmpuint (ok.status, ==, 201);
+  g_assert_cmpuint (element.get (element.requested).size (), ==, 1);
+  std::lock_guard<std::mutex> lk (log.lock);
+  g_assert_cmpuint (log.seen.size (), ==, 3);
+  g_assert_true (g_str_has_prefix (log.seen[0].c_str (), "127.0.0.1:"));
+  g_assert_true (g_str_has_suffix (log.seen[0].c_str (), " Bearer no test/1"));
+  gst_voice_signaller_stop (GST_VOICE_SIGNALLER (server.get ()));
+}
+
 static void
 test_gather_timeout (void)
 {
@@ -738,6 +785,7 @@ main (int argc, char **argv)
   g_test_add_func ("/http/server/bad-input", test_bad_input);
   g_test_add_func ("/http/server/json", test_json);
   g_test_add_func ("/http/server/refused-by-element", test_refused_by_element);
+  g_test_add_func ("/http/server/accept-session", test_accept_session);
   g_test_add_func ("/http/server/gather-timeout", test_gather_timeout);
   g_test_add_func ("/http/server/stop-fails-pending", test_stop_fails_pending);
   g_test_add_func ("/http/server/peer-gone", test_peer_gone);

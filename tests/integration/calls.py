@@ -54,12 +54,12 @@ class Env:
     def path(self, name):
         return os.path.join(self.tmp, name)
 
-    def start(self, name, argv, env=None):
+    def start(self, name, argv, env=None, stdin=None):
         """Starts a process; a thread copies its output to NAME.log and notes when each line
-        came (time.monotonic()), for wait_line."""
+        came (time.monotonic()), for wait_line. stdin=subprocess.PIPE to type keys into it."""
         log = open(self.path(name + ".log"), "w")
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             env=env or self.env, start_new_session=True)
+                             env=env or self.env, start_new_session=True, stdin=stdin)
         p.name, p.logpath, p.lines, p.started = name, log.name, [], time.monotonic()
 
         def copy():
@@ -234,6 +234,27 @@ def case_gst_to_aiortc(env):
     env.expect_tone("aiortc server heard", env.path("aiortc.wav"), 440)
 
 
+def case_gst_to_aiortc_muted(env):
+    """our caller with mute=true → a real aiortc server: aiortc decodes our silence frames to silence (its recording is long but below -50 dBFS) while we hear its tone."""
+    port = free_port()
+    server = env.start("aiortc-server", [PY, PEER, "server", "--listen", f"127.0.0.1:{port}",
+                                         "--freq", "1000", "--record", env.path("aiortc.wav")])
+    env.wait_for(server, r"LISTENING", 20)
+    caller = env.gst_launch("caller", env.party(440, [
+        f"url=http://127.0.0.1:{port}/offer", "signaller::protocol=json",
+        "ice-addresses=127.0.0.1", "mute=true"], env.path("caller.wav")))
+    env.wait_for(caller, r"voicecall-first-audio", 20)
+    time.sleep(3)
+    env.stop(caller)
+    env.stop(server)
+    env.expect_tone("our muted caller heard", env.path("caller.wav"), 1000)
+    levels = level_windows(env.path("aiortc.wav"), 0.5)
+    print(f"  aiortc recorded {len(levels) * 0.5:.1f} s, loudest half second {max(levels):.1f} dBFS")
+    if len(levels) < 4 or max(levels) > -50:
+        raise Failure(f"aiortc recorded {len(levels) * 0.5:.1f} s at up to {max(levels):.1f} dBFS from "
+                      "our muted caller, expected at least 2 s of silence")
+
+
 def aiortc_to_gst(env, protocol):
     port = free_port()
     callee = callee_gst(env, port, 880, env.path("callee.wav"))
@@ -337,6 +358,85 @@ def case_cli(env):
     env.wait_line(serve, r"^\[serve\] waiting for calls \| in -?\d+ dB$", 3, t_end)
     env.stop(serve)
     env.expect_tone("call heard", env.path("call.wav"), 880)
+    env.expect_tone("serve heard", env.path("serve.wav"), 440)
+
+
+def level_windows(path, window_s=0.1):
+    """The RMS level (dBFS) of each window_s of a 16-bit WAV."""
+    import wave
+    import numpy as np
+    with wave.open(path, "rb") as w:
+        rate, channels = w.getframerate(), w.getnchannels()
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(float) / 32768
+    x = x.reshape(-1, channels).mean(axis=1)
+    n = int(window_s * rate)
+    return [10 * np.log10(np.mean(x[i:i + n] ** 2) + 1e-12) for i in range(0, len(x) - n + 1, n)]
+
+
+def type_keys(proc, keys):
+    proc.stdin.write(keys.encode())
+    proc.stdin.flush()
+
+
+def case_cli_keys(env):
+    """gst-voicecall call driven by keys on stdin: m mutes (serve's recording goes silent, then the tone comes back), the status line says muted, digits go as DTMF (serve prints them in order), h hangs up (exit 0)."""
+    port = free_port()
+    serve = env.start("serve", [env.cli, "serve", "--listen", f"127.0.0.1:{port}", "--source",
+                                "tone:880", "--sink", "wav:" + env.path("serve.wav"),
+                                "--ice-address", "127.0.0.1"])
+    env.wait_http(port, serve)
+    call = env.start("call", [env.cli, "call", f"http://127.0.0.1:{port}/call", "--source",
+                              "tone:440", "--sink", "none", "--ice-address", "127.0.0.1"],
+                     stdin=subprocess.PIPE)
+    t0, _ = env.wait_line(call, r"hearing them", 20)
+    time.sleep(1)
+    type_keys(call, "m")
+    t1, _ = env.wait_line(call, r": muted \(they hear silence\)$", 3, t0)
+    time.sleep(2)
+    type_keys(call, "m")
+    t2, _ = env.wait_line(call, r": unmuted$", 3, t1)
+    time.sleep(1.5)
+    type_keys(call, "12#")
+    digits = []
+    deadline = time.monotonic() + 5
+    while len(digits) < 3 and time.monotonic() < deadline:
+        digits = [m.group(1) for _, l in list(serve.lines) for m in [re.search(r": DTMF (\S) \((\d+) ms\)$", l)] if m]
+        time.sleep(0.05)
+    print(f"  serve printed DTMF {' '.join(digits) or 'nothing'}")
+    if digits != ["1", "2", "#"]:
+        raise Failure(f"serve printed DTMF {digits}, expected 1 2 #:\n{env.log(serve)[-2000:]}")
+    t3 = time.monotonic()
+    type_keys(call, "h")
+    rc, _ = env.exits_by_itself(call, 5)
+    log = env.log(call)
+    if rc != 0 or "call over: local hang-up" not in log:
+        raise Failure(f"h: expected exit 0 and 'call over: local hang-up' (exit {rc}):\n{log[-2000:]}")
+    print(f"  h: call exited {rc} {(time.monotonic() - t3) * 1000:.0f} ms after the key")
+    if not re.search(r"^\[call 00:\d\d\] connected .*\| muted \|", log, re.M):
+        raise Failure("the status line never said muted:\n" + log[-2000:])
+    session_ended(env, serve, t3, 5, CLI_ENDED)
+    env.stop(serve)
+    # serve's recording: the tone, then silence for the ~2 s of mute, then the tone again.
+    levels = level_windows(env.path("serve.wav"))
+    loud = [db > -35 for db in levels]
+    silent = [db < -50 for db in levels]
+    runs, i = [], 0
+    while i < len(levels):  # the silent runs between loud audio
+        if silent[i] and any(loud[:i]):
+            j = i
+            while j < len(levels) and not loud[j]:
+                j += 1
+            if j < len(levels) and sum(silent[i:j]) >= 0.8 * (j - i):
+                runs.append((i, j))
+            i = j
+        else:
+            i += 1
+    longest = max(((j - i) * 0.1 for i, j in runs), default=0)
+    print(f"  serve's recording: longest silence between tones {longest:.1f} s (muted for "
+          f"{t2 - t1:.1f} s by the caller's clock)")
+    if not 1.2 <= longest <= (t2 - t1) + 1.0:
+        raise Failure(f"serve's recording has a silence of {longest:.1f} s between tones, expected "
+                      f"about the {t2 - t1:.1f} s of mute (levels: {[round(x) for x in levels]})")
     env.expect_tone("serve heard", env.path("serve.wav"), 440)
 
 
