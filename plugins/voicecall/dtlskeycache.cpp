@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -278,6 +279,12 @@ store_key (const std::string &dir, const std::string &name, const std::atomic<gi
 }
 
 }  // namespace
+
+void
+openssl_without_exit_cleanup ()
+{
+  OPENSSL_init_crypto (OPENSSL_INIT_NO_ATEXIT, nullptr);
+}
 
 std::string
 dtls_key_cache_dir ()

@@ -40,6 +40,15 @@ DtlsKeyCacheResult dtls_key_cache_warm_up (const std::string &dir = std::string 
     const std::atomic<gint64> *stop_at = nullptr,
     const std::function<void ()> &then_first = std::function<void ()> ());
 
+/* Asks OpenSSL not to free its global state in an atexit handler: at exit that ran while
+ * other threads (GStreamer's, done with a call's DTLS) were still freeing their OpenSSL
+ * thread state, and the process crashed in OPENSSL_cleanup (SIGSEGV or "double free"; about
+ * 1 test process in 10 that exits right after a call's teardown). The memory goes with the
+ * process anyway. Only the first OpenSSL initialisation of a process decides this, so it is
+ * called before the element makes any DTLS element; a no-op if an application initialised
+ * OpenSSL before. */
+void openssl_without_exit_cleanup ();
+
 /* The default cache directory ($XDG_CACHE_HOME/gst-voicecall), or empty when the cache is off. */
 std::string dtls_key_cache_dir ();
 

@@ -1194,6 +1194,9 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
   const auto flags = static_cast<GParamFlags> (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
       GST_PARAM_MUTABLE_READY);
 
+  /* Before any DTLS element of ours initialises OpenSSL (dtlskeycache.h says why). */
+  vc::openssl_without_exit_cleanup ();
+
   gobject_class->finalize = gst_voice_call_finalize;
   gobject_class->set_property = gst_voice_call_set_property;
   gobject_class->get_property = gst_voice_call_get_property;
