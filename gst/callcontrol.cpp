@@ -6,6 +6,15 @@
 
 namespace vc::control {
 
+gboolean
+accept_accumulator (GSignalInvocationHint *, GValue *acc, const GValue *handler_return,
+    gpointer)
+{
+  gboolean accept = g_value_get_boolean (handler_return);
+  g_value_set_boolean (acc, accept);
+  return accept;
+}
+
 const guint8 OPUS_SILENCE[3] = {0xf8, 0xff, 0xfe};
 
 static const char DIGITS[] = "0123456789*#ABCD";

@@ -4,7 +4,7 @@
  * vc::CallSession applies it to its RTP. */
 #pragma once
 
-#include <glib.h>
+#include <glib-object.h>
 
 #include <cstdint>
 #include <deque>
@@ -13,6 +13,12 @@
 #include <vector>
 
 namespace vc::control {
+
+/* The accumulator of the signals that let an application refuse a call (the signaller's
+ * accept-session, voicecall's incoming-call): keeps the last answer, and a FALSE stops the
+ * emission. */
+gboolean accept_accumulator (GSignalInvocationHint *hint, GValue *acc,
+    const GValue *handler_return, gpointer data);
 
 /* One 20 ms CELT frame that every Opus decoder decodes to digital silence (TOC 0xF8: CELT
  * fullband 20 ms, mono, one frame). Mute and hold put it in place of our Opus payload:

@@ -1,6 +1,8 @@
 /* gst-voicecall: the signaller interface (see signaller.h). */
 #include "signaller.h"
 
+#include "callcontrol.h"
+
 G_DEFINE_INTERFACE (GstVoiceSignaller, gst_voice_signaller, G_TYPE_OBJECT)
 G_DEFINE_QUARK (gst-voice-signaller-error-quark, gst_voice_signaller_error)
 
@@ -53,15 +55,6 @@ default_offer_ice_servers (GstVoiceSignaller *self, const gchar *const *servers)
   g_object_set (self, "ice-servers", servers, nullptr);
 }
 
-/* Keeps the last answer; a FALSE stops the emission (the call is refused). */
-static gboolean
-accept_accumulator (GSignalInvocationHint *, GValue *acc, const GValue *handler_return,
-    gpointer)
-{
-  gboolean accept = g_value_get_boolean (handler_return);
-  g_value_set_boolean (acc, accept);
-  return accept;
-}
 
 static void
 gst_voice_signaller_default_init (GstVoiceSignallerInterface *iface)
@@ -95,8 +88,8 @@ gst_voice_signaller_default_init (GstVoiceSignallerInterface *iface)
   /* (session-id, peer, request headers) → FALSE refuses: the first handler that answers
    * FALSE stops the emission. */
   signals[SIGNAL_ACCEPT_SESSION] = g_signal_new ("accept-session", type, G_SIGNAL_RUN_LAST, 0,
-      accept_accumulator, nullptr, nullptr, G_TYPE_BOOLEAN, 3, G_TYPE_STRING, G_TYPE_STRING,
-      GST_TYPE_STRUCTURE | G_SIGNAL_TYPE_STATIC_SCOPE);
+      vc::control::accept_accumulator, nullptr, nullptr, G_TYPE_BOOLEAN, 3, G_TYPE_STRING,
+      G_TYPE_STRING, GST_TYPE_STRUCTURE | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
 gboolean

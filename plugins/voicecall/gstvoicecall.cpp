@@ -58,6 +58,7 @@
 
 #include "adaptive.h"
 #include "binutil.h"
+#include "callcontrol.h"
 #include "callsession.h"
 #include "callstats.h"
 #include "contextthread.h"
@@ -1089,15 +1090,6 @@ gst_voice_call_accept_call (GstVoiceCall *, const gchar *, const gchar *, const 
   return TRUE;
 }
 
-/* A FALSE stops the emission: the call is refused. */
-static gboolean
-accept_accumulator (GSignalInvocationHint *, GValue *acc, const GValue *handler_return,
-    gpointer)
-{
-  gboolean accept = g_value_get_boolean (handler_return);
-  g_value_set_boolean (acc, accept);
-  return accept;
-}
 
 /* ---- GstChildProxy: "signaller::prop=value" ------------------------------------------ */
 
@@ -1302,8 +1294,8 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
    */
   signals[SIGNAL_INCOMING_CALL] = g_signal_new_class_handler ("incoming-call",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, G_CALLBACK (gst_voice_call_accept_call),
-      accept_accumulator, nullptr, nullptr, G_TYPE_BOOLEAN, 3, G_TYPE_STRING, G_TYPE_STRING,
-      GST_TYPE_STRUCTURE | G_SIGNAL_TYPE_STATIC_SCOPE);
+      vc::control::accept_accumulator, nullptr, nullptr, G_TYPE_BOOLEAN, 3, G_TYPE_STRING,
+      G_TYPE_STRING, GST_TYPE_STRUCTURE | G_SIGNAL_TYPE_STATIC_SCOPE);
   /**
    * GstVoiceCall::hang-up:
    * @session-id: the call to hang up, NULL for every call
