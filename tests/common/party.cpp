@@ -120,4 +120,22 @@ pair (Party &a, Party &b)
   g_object_unref (sb);
 }
 
+static GstBusSyncReply
+log_element_message (GstBus *, GstMessage *msg, gpointer data)
+{
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT) {
+    auto *log = static_cast<MessageLog *> (data);
+    std::lock_guard<std::mutex> lk (log->lock);
+    log->messages.push_back (vc::ref (msg));
+  }
+  return GST_BUS_PASS;
+}
+
+void
+watch_messages (Party &p, MessageLog *log)
+{
+  GstPtr<GstBus> bus = vc::adopt (gst_element_get_bus (p.pipeline.get ()));
+  gst_bus_set_sync_handler (bus.get (), log_element_message, log, nullptr);
+}
+
 } // namespace vc::test

@@ -35,6 +35,16 @@ struct Party {
   std::string bus_error ();
 };
 
+/* Keeps a copy of every element message posted on a party's bus (Party's own polling drops
+ * what it does not look for); `read` is for readers that take them in order. Declare it
+ * before the parties: their buses post into it until they are gone. */
+struct MessageLog {
+  std::mutex lock;
+  std::vector<GstPtr<GstMessage>> messages;
+  size_t read = 0;
+};
+void watch_messages (Party &p, MessageLog *log);
+
 /* Connects two parties with an in-process signaller pair: `a` calls, `b` answers. */
 void pair (Party &a, Party &b);
 

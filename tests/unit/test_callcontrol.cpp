@@ -12,35 +12,11 @@
 #include <vector>
 
 using vc::GstPtr;
+using vc::test::MessageLog;
 using vc::test::Party;
 namespace control = vc::control;
 
 namespace {
-
-/* Every element message of a party's bus, kept (Party's polling drops what it does not
- * look for). */
-struct MessageLog {
-  std::mutex lock;
-  std::vector<GstPtr<GstMessage>> messages;
-};
-
-GstBusSyncReply
-log_message (GstBus *, GstMessage *msg, gpointer data)
-{
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT) {
-    auto *log = static_cast<MessageLog *> (data);
-    std::lock_guard<std::mutex> lk (log->lock);
-    log->messages.push_back (vc::ref (msg));
-  }
-  return GST_BUS_PASS;
-}
-
-void
-watch (Party &p, MessageLog *log)
-{
-  GstPtr<GstBus> bus = vc::adopt (gst_element_get_bus (p.pipeline.get ()));
-  gst_bus_set_sync_handler (bus.get (), log_message, log, nullptr);
-}
 
 /* The structures of the messages named `name` so far (copies). */
 std::vector<vc::GUnique<GstStructure>>
@@ -279,7 +255,7 @@ GST_START_TEST (test_mute)
   MessageLog a_log; /* before the parties: their buses post into it until they are gone */
   Party a ("caller", 440), b ("callee", 880);
   fail_unless (a.pipeline && b.pipeline);
-  watch (a, &a_log);
+  watch_messages (a, &a_log);
   start_call (a, b);
   std::string id = session_id (a_log);
   expect_heard (b, 440, "before mute");
@@ -323,8 +299,8 @@ GST_START_TEST (test_hold)
   MessageLog a_log, b_log; /* before the parties: their buses post into it */
   Party a ("caller", 440), b ("callee", 880);
   fail_unless (a.pipeline && b.pipeline);
-  watch (a, &a_log);
-  watch (b, &b_log);
+  watch_messages (a, &a_log);
+  watch_messages (b, &b_log);
   start_call (a, b);
   std::string id = session_id (a_log);
 
@@ -357,8 +333,8 @@ GST_START_TEST (test_dtmf_both_ways)
   MessageLog a_log, b_log; /* before the parties: their buses post into it */
   Party a ("caller", 440), b ("callee", 880);
   fail_unless (a.pipeline && b.pipeline);
-  watch (a, &a_log);
-  watch (b, &b_log);
+  watch_messages (a, &a_log);
+  watch_messages (b, &b_log);
   start_call (a, b);
   std::string id = session_id (a_log);
 
@@ -425,14 +401,14 @@ GST_START_TEST (test_hang_up_one_of_two)
   MessageLog b_log, c1_log, c2_log; /* before the parties: their buses post into it */
   Party b ("callee", 880, "listen=127.0.0.1:0");
   fail_unless (b.pipeline);
-  watch (b, &b_log);
+  watch_messages (b, &b_log);
   b.play ();
   guint port = server_port (b);
   fail_unless (port != 0);
   std::string url = "url=http://127.0.0.1:" + std::to_string (port) + "/call";
   Party c1 ("caller1", 440, url), c2 ("caller2", 660, url);
-  watch (c1, &c1_log);
-  watch (c2, &c2_log);
+  watch_messages (c1, &c1_log);
+  watch_messages (c2, &c2_log);
   c1.play ();
   std::string error;
   fail_unless (c1.wait_audio (0.5, 20, &error), "%s", error.c_str ());
@@ -482,14 +458,14 @@ GST_START_TEST (test_refuse_call)
   Party b ("callee", 880, "listen=127.0.0.1:0");
   fail_unless (b.pipeline);
   gulong handler = g_signal_connect (b.call, "incoming-call", G_CALLBACK (refuse_calls), &seen);
-  watch (b, &b_log);
+  watch_messages (b, &b_log);
   b.play ();
   guint port = server_port (b);
   fail_unless (port != 0);
   std::string url = "url=http://127.0.0.1:" + std::to_string (port) + "/call";
   {
     Party c ("caller", 440, url);
-    watch (c, &c_log);
+    watch_messages (c, &c_log);
     c.play ();
     fail_unless (wait_messages (c_log, "voicecall-session-ended", 1, 10), "the caller goes on");
     auto ended = messages (c_log, "voicecall-session-ended");

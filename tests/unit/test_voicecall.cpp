@@ -15,6 +15,7 @@
 #include <vector>
 
 using vc::GstPtr;
+using vc::test::MessageLog;
 using vc::test::Party;
 
 namespace {
@@ -62,32 +63,6 @@ forget_audio (Party &p)
   std::lock_guard<std::mutex> lk (p.lock);
   p.received.clear ();
   p.first_audio_us = 0;
-}
-
-/* Keeps a copy of every element message posted on a party's bus (Party's own polling drops
- * what it does not look for). */
-struct MessageLog {
-  std::mutex lock;
-  std::vector<GstPtr<GstMessage>> messages;
-  size_t read = 0;
-};
-
-GstBusSyncReply
-log_element_message (GstBus *, GstMessage *msg, gpointer data)
-{
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT) {
-    auto *log = static_cast<MessageLog *> (data);
-    std::lock_guard<std::mutex> lk (log->lock);
-    log->messages.push_back (vc::ref (msg));
-  }
-  return GST_BUS_PASS;
-}
-
-void
-watch_messages (Party &p, MessageLog *log)
-{
-  GstPtr<GstBus> bus = vc::adopt (gst_element_get_bus (p.pipeline.get ()));
-  gst_bus_set_sync_handler (bus.get (), log_element_message, log, nullptr);
 }
 
 /* The next element message named `name` in `log` within `timeout_s`, or null. */
