@@ -499,6 +499,53 @@ GST_START_TEST (test_source_from_description)
 }
 GST_END_TEST;
 
+/* When each packet left the bin: the monotonic clock, µs. */
+static GstPadProbeReturn
+stamp_packet (GstPad *, GstPadProbeInfo *, gpointer data)
+{
+  static_cast<std::vector<gint64> *> (data)->push_back (g_get_monotonic_time ());
+  return GST_PAD_PROBE_OK;
+}
+
+/* A file source hands over large buffers (wavparse: 43 ms; here 85 ms) at once. The bin
+ * paces it as a sound card would deliver it, in 10 ms pieces, so the 20 ms packets leave one
+ * by one: sent in bursts, they look like ~15 ms of jitter to the far end (the experiment's
+ * callee measured 15 ms on a clean path before the pieces). A stall of the machine can
+ * still bunch a few; without the pieces three of four packets leave < 5 ms after the one
+ * before. */
+GST_START_TEST (test_file_source_leaves_paced)
+{
+  GError *err = nullptr;
+  GstElement *p = gst_parse_launch ("voicecapturebin name=capture noise-suppression=false "
+      "source=\"audiotestsrc is-live=false samplesperbuffer=4096 num-buffers=20\" ! "
+      "fakesink name=out sync=false", &err);
+  fail_unless (p != nullptr && err == nullptr, "%s", err ? err->message : "");
+  GstPtr<GstElement> pipeline = vc::ref_sink (p);
+  std::vector<gint64> sent;
+  auto out = child (pipeline.get (), "out");
+  GstPtr<GstPad> pad = vc::adopt (gst_element_get_static_pad (out.get (), "sink"));
+  gst_pad_add_probe (pad.get (), GST_PAD_PROBE_TYPE_BUFFER, stamp_packet, &sent, nullptr);
+  fail_unless (gst_element_set_state (pipeline.get (), GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  GstPtr<GstBus> bus = vc::adopt (gst_element_get_bus (pipeline.get ()));
+  auto msg = wait_message (bus.get (), static_cast<GstMessageType> (GST_MESSAGE_EOS |
+      GST_MESSAGE_ERROR), 10);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg.get ()) == GST_MESSAGE_EOS, "no EOS: %s",
+      error_text (msg.get ()).c_str ());
+  gst_element_set_state (pipeline.get (), GST_STATE_NULL);
+  /* 20 × 4096 samples = 1.7 s: 85 packets of 20 ms. */
+  fail_unless (sent.size () >= 80, "%zu packets", sent.size ());
+  int bunched = 0;
+  for (size_t i = 1; i < sent.size (); i++)
+    if (sent[i] - sent[i - 1] < 5000)
+      bunched++;
+  const double fraction = bunched / static_cast<double> (sent.size () - 1);
+  GST_INFO ("%d of %zu packets left < 5 ms after the one before", bunched, sent.size () - 1);
+  fail_unless (fraction < 0.2, "%d of %zu packets left < 5 ms after the one before: sent in "
+      "bursts", bunched, sent.size () - 1);
+}
+GST_END_TEST;
+
 /* Runs `desc` and returns its first ERROR message (within 5 s), or null if the pipeline
  * produced `buffers` buffers at the sink named "out" without one. */
 static GstPtr<GstMessage>
@@ -609,6 +656,7 @@ capturebin_suite (void)
   tcase_add_test (stream, test_bitrate_change_while_playing);
   tcase_add_test (stream, test_source_fixed_while_playing);
   tcase_add_test (stream, test_source_from_description);
+  tcase_add_test (stream, test_file_source_leaves_paced);
   suite_add_tcase (s, stream);
 
   TCase *errors = tcase_create ("errors");
