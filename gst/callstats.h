@@ -30,6 +30,12 @@ bool parse (const GstStructure *stats, Sample *out);
  * voiceplaybackbin answers (playout=fixed: its declared decoder latency; adaptive:
  * voiceplayout's own figures), filling the query's structure with the fields below. */
 constexpr const char *PLAYOUT_QUERY = "voicecall-playout";
+
+/* When a received RTP packet reached the jitter buffer (running time of the pipeline): voicecall
+ * attaches it as a GstReferenceTimestampMeta with these reference caps, because rtpjitterbuffer
+ * replaces the buffer's timestamps and holds the packets behind a missing one. The adaptive
+ * playout learns the network's jitter from it rather than from when packets reach it. */
+constexpr const char *ARRIVAL_META_CAPS = "timestamp/x-voicecall-arrival";
 struct Playout {
   bool known = false;
   std::string mode;              /* "adaptive" or "fixed" */

@@ -18,8 +18,10 @@ Playout::Playout (const Config &config)
 
 Insert
 Playout::insert (const uint8_t *payload, size_t size, uint16_t seq, uint32_t timestamp,
-    int64_t arrival_us)
+    int64_t arrival_us, int64_t network_arrival_us)
 {
+  const int64_t came = network_arrival_us >= 0 && network_arrival_us <= arrival_us ?
+      network_arrival_us : arrival_us;
   const int frames = Decoder::packet_frames (payload, size);
   if (frames <= 0) {
     stats_.invalid++;
@@ -40,7 +42,7 @@ Playout::insert (const uint8_t *payload, size_t size, uint16_t seq, uint32_t tim
   }
   if (r == Insert::LATE) {
     /* Too late to play, but it tells how late packets come. */
-    delay_.update (p.timestamp, frames, arrival_us);
+    delay_.update (p.timestamp, frames, came);
     return r;
   }
   if (!started_) {
@@ -49,7 +51,7 @@ Playout::insert (const uint8_t *payload, size_t size, uint16_t seq, uint32_t tim
     concealed_run_ = 0;
     previous_ = Operation::NORMAL;
   }
-  delay_.update (p.timestamp, frames, arrival_us);
+  delay_.update (p.timestamp, frames, came);
   return r;
 }
 

@@ -76,9 +76,12 @@ public:
   explicit Playout (const Config &config);
 
   /* A received packet: Opus payload, RTP sequence number and timestamp, arrival time (any
-   * monotonic clock in µs, the same as pull's). */
+   * monotonic clock in µs, the same as pull's). `network_arrival_us`, when known (≥ 0, same
+   * clock), is when the packet came off the network, if something held it between there
+   * and here (a jitter buffer holding the packets behind a missing one): the delay manager
+   * learns the network's jitter from it, not what the holding added. */
   Insert insert (const uint8_t *payload, size_t size, uint16_t seq, uint32_t timestamp,
-      int64_t arrival_us);
+      int64_t arrival_us, int64_t network_arrival_us = -1);
 
   /* The next 10 ms (TICK_FRAMES × channels interleaved samples, within [-1, 1]) for playing
    * at `now_us`. Silence before the first packet. Returns what was done. */

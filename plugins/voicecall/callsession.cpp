@@ -205,8 +205,7 @@ CallSession::build ()
     g_object_set (rtpbin_.get (), "do-lost", TRUE, nullptr);
     connect (rtpbin_.get (), "pad-added", G_CALLBACK (on_rtpbin_pad_added));
     connect (rtpbin_.get (), "on-bye-ssrc", G_CALLBACK (on_bye_ssrc));
-    if (config_.adaptive)
-      connect (rtpbin_.get (), "new-jitterbuffer", G_CALLBACK (on_new_jitterbuffer));
+    connect (rtpbin_.get (), "new-jitterbuffer", G_CALLBACK (on_new_jitterbuffer));
   }
   /* A leaky queue: a stalled session never holds back the others or the capture. */
   g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
@@ -421,10 +420,35 @@ CallSession::send_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 
 /* ---- the far end ---------------------------------------------------------------------- */
 
+/* Stamps each packet with when it reached the jitter buffer (stats::ARRIVAL_META_CAPS). */
+static GstPadProbeReturn
+arrival_probe (GstPad *pad, GstPadProbeInfo *info, gpointer)
+{
+  static GstStaticCaps reference = GST_STATIC_CAPS (stats::ARRIVAL_META_CAPS);
+  GstElement *element = GST_PAD_PARENT (pad);
+  GstClock *clock = element ? gst_element_get_clock (element) : nullptr;
+  if (!clock)
+    return GST_PAD_PROBE_OK;
+  const GstClockTime now = gst_clock_get_time (clock);
+  gst_object_unref (clock);
+  const GstClockTime base = gst_element_get_base_time (element);
+  GstBuffer *buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
+  GST_PAD_PROBE_INFO_DATA (info) = buffer;
+  gst_buffer_add_reference_timestamp_meta (buffer, gst_static_caps_get (&reference),
+      now >= base ? now - base : 0, GST_CLOCK_TIME_NONE);
+  return GST_PAD_PROBE_OK;
+}
+
 void
 CallSession::on_new_jitterbuffer (GstElement *rtpbin, GstElement *jitterbuffer, guint session,
     guint ssrc, gpointer data)
 {
+  auto *s = static_cast<CallSession *> (data);
+  GstPtr<GstPad> sink = adopt (gst_element_get_static_pad (jitterbuffer, "sink"));
+  if (sink)
+    gst_pad_add_probe (sink.get (), GST_PAD_PROBE_TYPE_BUFFER, arrival_probe, nullptr, nullptr);
+  if (!s->config_.adaptive)
+    return;
   GstPtr<GstElement> rtpsession;
   g_signal_emit_by_name (rtpbin, "get-session", session, rtpsession.out ());
   if (rtpsession)

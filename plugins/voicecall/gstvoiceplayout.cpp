@@ -127,6 +127,25 @@ running_time_now (GstElement *element)
   return now >= base ? now - base : 0;
 }
 
+/* When the packet reached the jitter buffer in front (voicecall's arrival meta, running time
+ * in µs), or -1 without one. Taken only if it is within the last 2 s: anything else is not an
+ * arrival time of this pipeline. */
+static int64_t
+network_arrival_us (GstBuffer *buf, GstClockTime now)
+{
+  static GstStaticCaps reference = GST_STATIC_CAPS (vc::stats::ARRIVAL_META_CAPS);
+  GstReferenceTimestampMeta *meta =
+      gst_buffer_get_reference_timestamp_meta (buf, gst_static_caps_get (&reference));
+  if (!meta || !GST_CLOCK_TIME_IS_VALID (now) || !GST_CLOCK_TIME_IS_VALID (meta->timestamp))
+    return -1;
+  const GstClockTime at = meta->timestamp;
+  if (at > now || now - at > 2 * GST_SECOND)
+    return -1;
+  GST_LOG ("packet held %" GST_TIME_FORMAT " before it reached the playout",
+      GST_TIME_ARGS (now - at));
+  return static_cast<int64_t> (at / GST_USECOND);
+}
+
 static GstFlowReturn
 gst_voice_playout_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
 {
@@ -139,6 +158,7 @@ gst_voice_playout_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
     gst_buffer_unref (buf);
     return GST_FLOW_OK;
   }
+  const int64_t came_us = network_arrival_us (buf, now);
   {
     std::lock_guard<std::mutex> l (priv->lock);
     if (priv->flushing || !priv->playout || !GST_CLOCK_TIME_IS_VALID (now)) {
@@ -146,7 +166,8 @@ gst_voice_playout_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
     } else {
       priv->playout->insert (static_cast<const uint8_t *> (gst_rtp_buffer_get_payload (&rtp)),
           gst_rtp_buffer_get_payload_len (&rtp), gst_rtp_buffer_get_seq (&rtp),
-          gst_rtp_buffer_get_timestamp (&rtp), static_cast<int64_t> (now / GST_USECOND));
+          gst_rtp_buffer_get_timestamp (&rtp), static_cast<int64_t> (now / GST_USECOND),
+          came_us);
     }
   }
   gst_rtp_buffer_unmap (&rtp);

@@ -62,19 +62,25 @@ struct Run {
 };
 
 /* Sends every packet of `e` at n × 20 ms; packet n arrives at its send time + PATH_US +
- * extra_us (n) (never, when `drop` says so). Ticks every 10 ms from PATH_US + 3 ms. */
+ * extra_us (n) (never, when `drop` says so). Ticks every 10 ms from PATH_US + 3 ms.
+ * `held_us` (n): how long something in front of the playout held packet n after it came off
+ * the network; `tell_network`: the playout is told when it came off the network. */
 Run
 simulate (const Encoded &e, const Playout::Config &config,
-    const std::function<int64_t (int)> &extra_us, const std::set<int> &drop = {})
+    const std::function<int64_t (int)> &extra_us, const std::set<int> &drop = {},
+    const std::function<int64_t (int)> &held_us = nullptr, bool tell_network = false)
 {
   struct Arrival {
     int64_t at;
     int n;
+    int64_t network;
   };
   std::vector<Arrival> arrivals;
-  for (int n = 0; n < static_cast<int> (e.packets.size ()); n++)
+  for (int n = 0; n < static_cast<int> (e.packets.size ()); n++) {
+    const int64_t network = n * 20000 + PATH_US + extra_us (n);
     if (!drop.count (n))
-      arrivals.push_back ({n * 20000 + PATH_US + extra_us (n), n});
+      arrivals.push_back ({network + (held_us ? held_us (n) : 0), n, network});
+  }
   std::stable_sort (arrivals.begin (), arrivals.end (),
       [] (const Arrival &a, const Arrival &b) { return a.at < b.at; });
 
@@ -89,7 +95,8 @@ simulate (const Encoded &e, const Playout::Config &config,
       const int n = arrivals[next].n;
       const auto &p = e.packets[n];
       playout.insert (p.data (), p.size (), static_cast<uint16_t> (n + 65000),
-          static_cast<uint32_t> (4294000000u + static_cast<uint32_t> (n) * FRAME), arrivals[next].at);
+          static_cast<uint32_t> (4294000000u + static_cast<uint32_t> (n) * FRAME), arrivals[next].at,
+          tell_network ? arrivals[next].network : -1);
     }
     const bool started = playout.started ();
     r.ops.push_back (playout.pull (now, buf.data ()));
@@ -210,6 +217,26 @@ GST_START_TEST (test_clean_path)
   for (size_t i = 0; i < r.out.size (); i++)
     diff = std::max (diff, static_cast<double> (std::abs (r.out[i] - e.reference[i])));
   fail_unless (diff == 0, "output differs from the decode by %g", diff);
+}
+GST_END_TEST;
+
+/* A jitter buffer in front holds packets behind a missing one: here every tenth packet
+ * and the two after it reach the playout 40 ms after they came off the network (a clean
+ * network). Told when they came off the network (voicecall's arrival meta), the playout's
+ * target is one packet, plus the FEC headroom its holes bring (the held packets come too
+ * late to play); judging by when they reach it, it buffers for 40 ms of jitter as well. */
+GST_START_TEST (test_network_arrival)
+{
+  const Encoded &e = encoded (3);
+  Playout::Config c;
+  auto held = [] (int n) -> int64_t { return n % 10 < 3 ? 40000 : 0; };
+  Run told = simulate (e, c, none, {}, held, true);
+  Run not_told = simulate (e, c, none, {}, held, false);
+  g_print ("held packets: target %d ms told the network arrival, %d ms not told\n",
+      told.stats.target_delay_ms, not_told.stats.target_delay_ms);
+  fail_unless (told.stats.target_delay_ms <= 40, "target %d ms", told.stats.target_delay_ms);
+  fail_unless (not_told.stats.target_delay_ms >= told.stats.target_delay_ms + 20,
+      "target %d ms", not_told.stats.target_delay_ms);
 }
 GST_END_TEST;
 
@@ -477,6 +504,7 @@ playout_suite (void)
   tcase_set_timeout (tc, 30);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_clean_path);
+  tcase_add_test (tc, test_network_arrival);
   tcase_add_test (tc, test_fec_recovers_loss);
   tcase_add_test (tc, test_loss_on_a_tight_path);
   tcase_add_test (tc, test_fec_after_concealment);

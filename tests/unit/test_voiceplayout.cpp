@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <set>
 #include <vector>
 
@@ -64,10 +65,14 @@ struct Played {
   guint64 last_message_received = 0; /* packets-received in the last stats message */
 };
 
-/* Plays `packets` packets (except `drop`) through voiceplayout; then EOS. */
+/* Plays `packets` packets (except `drop`) through voiceplayout; then EOS. With `came_early`,
+ * each packet carries voicecall's arrival meta: it reached the jitter buffer in front
+ * came_early (n) before it reaches the playout. */
 Played
-play (int packets, const std::set<int> &drop = {})
+play (int packets, const std::set<int> &drop = {},
+    const std::function<GstClockTime (int)> &came_early = nullptr)
 {
+  static GstStaticCaps arrival = GST_STATIC_CAPS ("timestamp/x-voicecall-arrival");
   const auto &e = vctest::encoded_speech (4);
   fail_unless (e.ok);
   GstHarness *h = gst_harness_new ("voiceplayout");
@@ -88,9 +93,14 @@ play (int packets, const std::set<int> &drop = {})
   fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
   for (int n = 0; n < packets; n++) {
     gst_test_clock_set_time (clock, base + n * 2 * TICK + 3 * GST_MSECOND);
-    if (!drop.count (n))
-      fail_unless_equals_int (gst_harness_push (h, rtp_packet (e.packets[n], 60000 + n,
-                                  4000000000u + n * vctest::SPEECH_FRAME)), GST_FLOW_OK);
+    if (!drop.count (n)) {
+      GstBuffer *buf = rtp_packet (e.packets[n], 60000 + n,
+          4000000000u + n * vctest::SPEECH_FRAME);
+      if (came_early)
+        gst_buffer_add_reference_timestamp_meta (buf, gst_static_caps_get (&arrival),
+            n * 2 * TICK + 3 * GST_MSECOND - came_early (n), GST_CLOCK_TIME_NONE);
+      fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    }
     for (int k = 0; k < 2; k++) {
       auto v = tick (h);
       p.out.insert (p.out.end (), v.begin (), v.end ());
@@ -161,6 +171,23 @@ GST_START_TEST (test_clean_is_the_decode)
    * 1.01 and 2.01 s; packets 0-100 (arriving at 20 n + 3 ms) are in at 2.01 s. */
   fail_unless_equals_int (p.stats_messages, 3);
   fail_unless_equals_int (p.last_message_received, 101);
+  gst_structure_free (p.stats);
+}
+GST_END_TEST;
+
+/* The delay manager learns the jitter from when packets came off the network (voicecall's
+ * arrival meta), not from when they reach the element: packets that all reach it on time but
+ * of which every tenth and the two after it had come 40 ms sooner than the others (the others
+ * were held by a jitter buffer) make it buffer for 40 ms of jitter. */
+GST_START_TEST (test_arrival_meta)
+{
+  Played p = play (150, {}, [] (int n) -> GstClockTime {
+    return n % 10 < 3 ? 0 : 40 * GST_MSECOND;
+  });
+  int target = 0;
+  gst_structure_get (p.stats, "target-delay-ms", G_TYPE_INT, &target, nullptr);
+  g_print ("element, arrival meta with 40 ms of jitter: target %d ms\n", target);
+  fail_unless (target >= 60, "target %d ms: the arrival meta was not read", target);
   gst_structure_free (p.stats);
 }
 GST_END_TEST;
@@ -241,6 +268,7 @@ voiceplayout_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_clean_is_the_decode);
   tcase_add_test (tc, test_loss_concealed);
+  tcase_add_test (tc, test_arrival_meta);
   tcase_add_test (tc, test_pause_resume);
   return s;
 }
