@@ -420,6 +420,8 @@ CallSession::send_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 
 /* ---- the far end ---------------------------------------------------------------------- */
 
+constexpr guint FASTSTART_PACKETS = 1;
+
 /* Stamps each packet with when it reached the jitter buffer (stats::ARRIVAL_META_CAPS). */
 static GstPadProbeReturn
 arrival_probe (GstPad *pad, GstPadProbeInfo *info, gpointer)
@@ -447,6 +449,9 @@ CallSession::on_new_jitterbuffer (GstElement *rtpbin, GstElement *jitterbuffer, 
   GstPtr<GstPad> sink = adopt (gst_element_get_static_pad (jitterbuffer, "sink"));
   if (sink)
     gst_pad_add_probe (sink.get (), GST_PAD_PROBE_TYPE_BUFFER, arrival_probe, nullptr, nullptr);
+  /* The first packet is played at once instead of after the jitter buffer's latency, which
+   * is meant for reordering in steady state: the call is heard that much sooner. */
+  g_object_set (jitterbuffer, "faststart-min-packets", FASTSTART_PACKETS, nullptr);
   if (!s->config_.adaptive)
     return;
   GstPtr<GstElement> rtpsession;

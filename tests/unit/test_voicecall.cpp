@@ -437,6 +437,38 @@ GST_START_TEST (test_hang_up_by_eos)
 }
 GST_END_TEST;
 
+/* The first packet is played as soon as it comes, not after the jitter buffer's latency
+ * (rtpjitterbuffer faststart): with a 1 s jitter buffer the first audio still follows the
+ * first RTP packet by a few ms (without faststart: a second later). */
+GST_START_TEST (test_first_packet_not_held)
+{
+  MessageLog a_log, b_log;
+  Party a ("caller", 440, "latency=1000 adaptive=false"),
+      b ("callee", 880, "latency=1000 adaptive=false");
+  fail_unless (a.pipeline && b.pipeline);
+  vc::test::pair (a, b);
+  watch_messages (a, &a_log);
+  watch_messages (b, &b_log);
+  b.play ();
+  a.play ();
+  std::string error;
+  fail_unless (a.wait_audio (0.2, 20, &error), "%s", error.c_str ());
+  fail_unless (b.wait_audio (0.2, 20, &error), "%s", error.c_str ());
+  for (MessageLog *log : {&a_log, &b_log}) {
+    auto setup = wait_element_message (*log, "voicecall-setup", 5);
+    fail_unless (setup.get () != nullptr, "no voicecall-setup");
+    const GstStructure *st = gst_message_get_structure (setup.get ());
+    double rtp = -1, audio = -1;
+    fail_unless (gst_structure_get_double (st, "first-rtp-received-ms", &rtp) &&
+        gst_structure_get_double (st, "first-audio-ms", &audio), "%" GST_PTR_FORMAT, st);
+    g_print ("%s: first RTP received at %.1f ms, first audio at %.1f ms\n",
+        gst_structure_get_string (st, "role"), rtp, audio);
+    fail_unless (audio - rtp < 500, "the first packet waited %.0f ms in the jitter buffer",
+        audio - rtp);
+  }
+}
+GST_END_TEST;
+
 static Suite *
 voicecall_suite (void)
 {
@@ -452,6 +484,7 @@ voicecall_suite (void)
   tcase_set_timeout (call, 90);
   tcase_add_test (call, test_call_cycles);
   tcase_add_test (call, test_hang_up_by_eos);
+  tcase_add_test (call, test_first_packet_not_held);
   suite_add_tcase (s, call);
   return s;
 }
