@@ -256,6 +256,24 @@ Controller::update_jitter_buffer (const vc::stats::Report &r, double dt, std::st
   if (r.receive_kbps <= 0)
     return; /* nothing arrives: no jitter to follow */
 
+  if (r.playout.known && r.playout.mode == "adaptive" && r.playout.target_ms >= 0) {
+    /* The playout downstream follows the jitter itself; the jitter buffer in front of it is
+     * only a reorder window. It holds the packets behind a missing one until the missing
+     * one is given up: waiting longer than the playout's target less a packet is useless (a
+     * packet that late is late for the playout too) and delays what is behind the hole: the
+     * packet that carries the lost one's FEC. */
+    int window = static_cast<int> (std::ceil ((r.playout.target_ms - REORDER_PACKET_MS) /
+        LATENCY_STEP_MS - 1e-9)) * LATENCY_STEP_MS;
+    window = std::clamp (window, lo, hi);
+    if (window != latency) {
+      add_reason (why, format ("playout target %.0f ms: reorder window %d -> %d ms",
+          r.playout.target_ms, latency, window));
+      latency = window;
+    }
+    below_since_ = -1;
+    return;
+  }
+
   const double j = std::max (0.0, r.jitter_ms);
   if (!have_jitter_ || j > jitter_envelope_)
     jitter_envelope_ = j;

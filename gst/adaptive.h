@@ -67,6 +67,9 @@
  *    Increases apply at once (late packets are lost audio); a decrease needs the target to
  *    stay at least max (LATENCY_DECREASE_HYST_MS, LATENCY_DECREASE_HYST_FRACTION * latency)
  *    below the current latency for LATENCY_DECREASE_HOLD_S.
+ *    With an adaptive playout downstream (the report's playout mode), the playout follows
+ *    the jitter and the jitter buffer is a reorder window: the playout's target delay less
+ *    REORDER_PACKET_MS, rounded up to LATENCY_STEP_MS, clamped, applied at once both ways.
  */
 #pragma once
 
@@ -120,6 +123,7 @@ constexpr int LATENCY_STEP_MS = 10;
 constexpr int LATENCY_DECREASE_HYST_MS = 20;
 constexpr double LATENCY_DECREASE_HYST_FRACTION = 0.2;
 constexpr double LATENCY_DECREASE_HOLD_S = 10;
+constexpr double REORDER_PACKET_MS = 20; /* an adaptive playout's packet, for its window */
 
 /* Defaults of voicecall's properties. */
 constexpr int DEFAULT_MIN_BITRATE = 12000;

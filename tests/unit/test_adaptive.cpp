@@ -450,6 +450,48 @@ GST_START_TEST (test_jitter_buffer_follows_jitter)
 }
 GST_END_TEST;
 
+/* With an adaptive playout downstream the jitter buffer is a reorder window of the playout's
+ * target less a packet, whatever the RTCP jitter says (the playout follows it itself). */
+GST_START_TEST (test_reorder_window_follows_the_playout)
+{
+  Settings initial = Run::start ();
+  Controller c (Config (), initial);
+  auto report = [] (double jitter_ms, double target_ms) {
+    vc::stats::Report r;
+    r.rtt_ms = 40;
+    r.send_kbps = 32;
+    r.receive_kbps = 32;
+    r.jitter_ms = jitter_ms;
+    r.playout.known = true;
+    r.playout.mode = "adaptive";
+    r.playout.target_ms = target_ms;
+    return r;
+  };
+  struct Step {
+    double jitter_ms, target_ms;
+    int window_ms;
+  } steps[] = {
+    {1, 20, 20},     /* one packet: min-latency (20) */
+    {30, 80, 60},    /* 3 × 30 + 40 would be 130 */
+    {30, 100, 80},
+    {2, 40, 20},     /* down at once: a held packet behind a hole would be late anyway */
+    {80, 500, 400},  /* max-latency */
+  };
+  for (const auto &st : steps) {
+    Decision d = c.update (report (st.jitter_ms, st.target_ms), DT);
+    g_print ("playout target %.0f ms, jitter %.0f ms: window %d ms (%s)\n", st.target_ms,
+        st.jitter_ms, d.settings.jitter_buffer_ms, d.reason.c_str ());
+    fail_unless_equals_int (d.settings.jitter_buffer_ms, st.window_ms);
+  }
+  /* Without a playout's target (playout=fixed): the jitter rule again. */
+  vc::stats::Report fixed = report (30, 80);
+  fixed.playout.mode = "fixed";
+  fail_unless_equals_int (c.update (fixed, DT).settings.jitter_buffer_ms, 400);
+  Controller f (Config (), initial);
+  fail_unless_equals_int (f.update (fixed, DT).settings.jitter_buffer_ms, 130);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_jitter_noise_does_not_flap)
 {
   std::mt19937 rng (7);
@@ -568,6 +610,7 @@ adaptive_suite (void)
   tcase_add_test (tc, test_fec_needs_bitrate);
   tcase_add_test (tc, test_jitter_buffer_follows_jitter);
   tcase_add_test (tc, test_jitter_noise_does_not_flap);
+  tcase_add_test (tc, test_reorder_window_follows_the_playout);
   tcase_add_test (tc, test_disabled_leaves_everything_alone);
   tcase_add_test (tc, test_no_feedback_no_encoder_change);
   tcase_add_test (tc, test_combine_most_conservative);
