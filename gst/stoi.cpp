@@ -408,7 +408,8 @@ level_dbfs (const float *x, long n)
 
 bool
 score (const std::vector<float> &reference, int reference_rate,
-    const std::vector<float> &received, int received_rate, Score *out, std::string *error)
+    const std::vector<float> &received, int received_rate, Score *out, std::string *error,
+    double block_s)
 {
   if (reference_rate <= 0 || received_rate <= 0) {
     *error = "unknown sample rate";
@@ -429,7 +430,7 @@ score (const std::vector<float> &reference, int reference_rate,
   while (finish - frame >= begin && level_dbfs (rec.data () + finish - frame, frame) < -70)
     finish -= frame;
   std::vector<float> heard_part (rec.begin () + begin, rec.begin () + finish);
-  Alignment a = align (ref, heard_part, RATE);
+  Alignment a = align (ref, heard_part, RATE, block_s, std::min (0.25, block_s / 2));
   /* Lag of the whole recording, not of its trimmed part. */
   a.lag -= begin;
   a.lag_min -= begin;

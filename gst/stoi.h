@@ -97,8 +97,13 @@ struct Score {
   std::vector<Block> block_lags;
 };
 
-/* Aligns (at RATE) and scores; false with *error set when there is nothing to score. */
+/* Aligns (at RATE) and scores; false with *error set when there is nothing to score.
+ * `block_s`: the alignment's blocks (see align; each block is searched within ±min (0.25 s,
+ * block_s / 2) of the previous block's lag). One second follows a jitter buffer that changes
+ * its latency now and then; a playout that time-stretches moves its timeline by a few ms at
+ * every stretch, and its recording is placed more faithfully in shorter blocks. */
 bool score (const std::vector<float> &reference, int reference_rate,
-    const std::vector<float> &received, int received_rate, Score *out, std::string *error);
+    const std::vector<float> &received, int received_rate, Score *out, std::string *error,
+    double block_s = 1.0);
 
 } // namespace vc::stoi

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace vc::cli {
@@ -13,17 +14,30 @@ namespace vc::cli {
 int
 score (int argc, char **argv)
 {
-  bool blocks = argc == 4 && !strcmp (argv[1], "--blocks");
-  if (blocks) {
+  bool blocks = false;
+  double block_s = 1.0;
+  bool bad = false;
+  while (argc > 1 && argv[1][0] == '-' && strcmp (argv[1], "--help") && strcmp (argv[1], "-h")) {
+    if (!strcmp (argv[1], "--blocks")) {
+      blocks = true;
+    } else if (!strncmp (argv[1], "--block-ms=", 11)) {
+      char *end = nullptr;
+      const double ms = strtod (argv[1] + 11, &end);
+      if (!end || *end || !(ms >= 100 && ms <= 5000))
+        bad = true;
+      block_s = ms / 1000;
+    } else {
+      bad = true;
+    }
     argv++;
     argc--;
   }
-  if (argc != 3 || argv[1][0] == '-') {
+  if (bad || argc != 3 || argv[1][0] == '-') {
     const bool help = argc >= 2 && (!strcmp (argv[1], "--help") || !strcmp (argv[1], "-h"));
     fprintf (help ? stdout : stderr,
-        "Usage: gst-voicecall score [--blocks] REFERENCE.wav RECEIVED.wav\n"
+        "Usage: gst-voicecall score [--blocks] [--block-ms=N] REFERENCE.wav RECEIVED.wav\n"
         "Puts the received speech on the reference's timeline (cross-correlation, refined per\n"
-        "second) and prints, one key=value a line:\n"
+        "block of N ms, default 1000, 100..5000) and prints, one key=value a line:\n"
         "  stoi           Short-Time Objective Intelligibility (Taal et al. 2011), ~1 = as clear\n"
         "                 as the reference, ~0 = unrelated\n"
         "  lag-ms         received[t] is reference[t + lag]: where in the reference the\n"
@@ -32,7 +46,7 @@ score (int argc, char **argv)
         "  correlation    normalised cross-correlation at the lag\n"
         "  overlap-s      seconds of the reference the recording covers (what was scored)\n"
         "  level-dbfs     RMS level of the received audio there; reference-level-dbfs likewise\n"
-        "--blocks adds a line per second of the recording: block=N start-ms= lag-ms=\n"
+        "--blocks adds a line per block of the recording: block=N start-ms= lag-ms=\n"
         "correlation= aligned=0|1 (a block that did not correlate keeps the previous lag).\n"
         "WAVs: 16-bit PCM or 32-bit float, any rate, channels averaged.\n");
     return help ? 0 : 2;
@@ -46,7 +60,7 @@ score (int argc, char **argv)
     return 1;
   }
   stoi::Score s;
-  if (!stoi::score (ref, ref_rate, rec, rec_rate, &s, &error)) {
+  if (!stoi::score (ref, ref_rate, rec, rec_rate, &s, &error, block_s)) {
     fprintf (stderr, "score: %s: %s\n", argv[2], error.c_str ());
     return 1;
   }
