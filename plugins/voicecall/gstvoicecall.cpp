@@ -14,7 +14,8 @@
  * first caller's audio, and when that caller hangs up, the next one's (mix=first, the
  * default). mix=all makes a conference: each caller's audio is decoded once (voiceplayout,
  * adaptive jitter handling), each caller hears our audio and every other caller mixed
- * (never itself), and the src pad carries every caller mixed, as Opus RTP
+ * (never itself; callers who are not speaking share one encode of the full mix), and the
+ * src pad carries every caller mixed, as Opus RTP
  * (docs/design.md, "Conference mixing"); action signals `set-participant-gain` and
  * `set-participant-mute` (session-id, value) change what the others hear of one caller.
  *
@@ -155,10 +156,9 @@ constexpr guint STOP_BYE_WAIT_MS = 300;
 constexpr const char *OPUS_CAPS = "application/x-rtp, media=(string)audio, "
                                   "encoding-name=(string)OPUS, clock-rate=(int)48000";
 
-/* mix=all: how often the participants' levels are read for the active speaker, and the
- * level (dBFS, RMS over that time) above which a participant is speaking. */
+/* mix=all: how often the participants' levels are read for the active speaker and for who
+ * gets a mix of their own (vc::Conference::SPEAKING_DB: speaking). */
 constexpr guint LEVEL_INTERVAL_MS = 200;
-constexpr double SPEAKING_DB = -45.0;
 
 /* What the src pad carries and what each caller hears (voicecall's mix property). */
 enum GstVoiceCallMix { GST_VOICE_CALL_MIX_FIRST, GST_VOICE_CALL_MIX_ALL };
@@ -384,7 +384,7 @@ void
 Host::release_input (vc::CallSession &s, GstPad *pad)
 {
   if (self_->priv->conference)
-    self_->priv->conference->remove_mix (s.id ());
+    self_->priv->conference->remove_send (s.id ());
   else
     release_request_pad (pad);
 }
@@ -565,8 +565,10 @@ schedule_levels (GstVoiceCall *self)
     if (!priv->conference)
       return;
     std::string loudest;
-    double loudest_db = SPEAKING_DB;
-    for (const auto &l : priv->conference->take_levels ()) {
+    double loudest_db = vc::Conference::SPEAKING_DB;
+    const auto levels = priv->conference->take_levels ();
+    priv->conference->follow_speakers (levels);
+    for (const auto &l : levels) {
       auto &sum = priv->levels[l.id];
       sum.power += std::pow (10.0, l.rms_db / 10);
       sum.windows++;

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -137,12 +138,12 @@ wait_message (MessageLog &log, size_t from, const char *name, double timeout_s)
   return nullptr;
 }
 
-/* How many children of `bin` come from `factory`. */
+/* How many elements in `bin` (at any depth) come from `factory`. */
 int
 count_children (GstElement *bin, const char *factory)
 {
   int n = 0;
-  GstIterator *it = gst_bin_iterate_elements (GST_BIN (bin));
+  GstIterator *it = gst_bin_iterate_recurse (GST_BIN (bin));
   GValue v = G_VALUE_INIT;
   while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
     GstElementFactory *f = gst_element_get_factory (GST_ELEMENT (g_value_get_object (&v)));
@@ -203,11 +204,23 @@ GST_START_TEST (test_four_party_conference)
 
   /* Levels and the active speaker. */
   fail_unless (wait_message (host_log, 0, "voicecall-active-speaker", 3) != nullptr);
-  GstPtr<GstMessage> level = wait_message (host_log, 0, "voicecall-level", 3);
-  fail_unless (level != nullptr, "no voicecall-level");
-  double rms = -127;
-  gst_structure_get_double (gst_message_get_structure (level.get ()), "rms-db", &rms);
-  fail_unless (rms > -30, "a talking caller's level is %.1f dBFS", rms);
+  /* A level message of each talking caller (each talks from its join on) says it talks. */
+  std::set<std::string> talking;
+  const gint64 until = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  for (size_t from = 0; talking.size () < 3 && g_get_monotonic_time () < until;) {
+    GstPtr<GstMessage> level = wait_message (host_log, from, "voicecall-level", 0.1);
+    if (!level)
+      continue;
+    std::lock_guard<std::mutex> lk (host_log.lock);
+    from = std::find (host_log.messages.begin (), host_log.messages.end (), level) -
+        host_log.messages.begin () + 1;
+    const GstStructure *st = gst_message_get_structure (level.get ());
+    double rms = -127;
+    gst_structure_get_double (st, "rms-db", &rms);
+    if (rms > -30)
+      talking.insert (gst_structure_get_string (st, "session-id"));
+  }
+  fail_unless_equals_int (talking.size (), 3);
 
   /* Server-side mute of the 660-Hz caller: nobody hears it, it still hears everyone. */
   gboolean ok = FALSE;
@@ -233,12 +246,79 @@ GST_START_TEST (test_four_party_conference)
     expect_tones (left[i]->name + " (880 left)", recording_from (*left[i], at[i], 1.0),
         all_but ({own, 880}));
   }
-  /* The one who left took its elements: the host's own branch and mix, and two
-   * participants' decoder, mixer and encoder. */
+  /* The one who left took its elements: the host's own branch, the callers' and the shared
+   * mix, and the two talking participants' decoder, mixer and encoder. */
   fail_unless_equals_int (count_children (host.call, "voiceplayout"), 3);
-  fail_unless_equals_int (count_children (host.call, "audiomixer"), 3);
-  fail_unless_equals_int (count_children (host.call, "opusenc"), 3);
+  fail_unless_equals_int (count_children (host.call, "audiomixer"), 4);
+  fail_unless_equals_int (count_children (host.call, "opusenc"), 4);
   fail_unless_equals_int (count_children (host.call, "webrtcbin"), 2);
+  for (Party *p : all)
+    fail_unless (p->bus_error ().empty (), "%s", p->bus_error ().c_str ());
+}
+GST_END_TEST;
+
+/* Participants who do not speak share one encode of the full mix: a talking caller (660 Hz)
+ * and two silent ones (mute=true: they send silence) — the host encodes the callers' mix, the
+ * shared mix and the talker's own mix, nothing for the listeners, who hear the host and the
+ * talker through the shared mix; the talker does not hear itself. Their RTP stays one stream
+ * across the switch from their own mix (at joining) to the shared one: the same SSRC (a new
+ * one would be a new stream, which a caller does not play), consecutive sequence numbers (no
+ * loss counted). */
+GST_START_TEST (test_listeners_share_one_encode)
+{
+  MessageLog host_log, listener_log;
+  const int port = free_port ();
+  const std::string url = "url=http://127.0.0.1:" + std::to_string (port) + "/call";
+  Party host ("host", 440, "listen=127.0.0.1:" + std::to_string (port) + " mix=all");
+  Party talker ("talker", 660, url);
+  Party l1 ("listener1", 880, url + " mute=true"), l2 ("listener2", 1100, url + " mute=true");
+  vc::test::watch_messages (host, &host_log);
+  vc::test::watch_messages (l1, &listener_log);
+  host.play ();
+  for (Party *p : {&talker, &l1, &l2}) {
+    size_t from = logged (host_log);
+    p->play ();
+    fail_unless (wait_message (host_log, from, "voicecall-session-started", 10) != nullptr);
+    std::string error;
+    fail_unless (p->wait_audio (0.2, 20, &error), "%s", error.c_str ());
+  }
+  /* Every participant starts with a mix of its own; a silent one gets the shared mix after
+   * a second. */
+  const gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (count_children (host.call, "opusenc") > 3 && g_get_monotonic_time () < deadline)
+    g_usleep (50000);
+  fail_unless_equals_int (count_children (host.call, "opusenc"), 3);
+  fail_unless_equals_int (count_children (host.call, "audiomixer"), 3);
+
+  std::vector<Party *> all = {&host, &talker, &l1, &l2};
+  std::vector<size_t> at;
+  for (Party *p : all)
+    at.push_back (recorded (*p) + RATE / 5);
+  expect_tones ("host", recording_from (host, at[0], 1.0), {660});
+  expect_tones ("talker", recording_from (talker, at[1], 1.0), {440});
+  expect_tones ("listener1", recording_from (l1, at[2], 1.0), {440, 660});
+  expect_tones ("listener2", recording_from (l2, at[3], 1.0), {440, 660});
+
+  /* No packet of the listener's stream counted lost across the switch. */
+  GstPtr<GstMessage> stats;
+  {
+    std::lock_guard<std::mutex> lk (listener_log.lock);
+    for (auto &m : listener_log.messages)
+      if (gst_structure_has_name (gst_message_get_structure (m.get ()), "voicecall-stats"))
+        stats = m;
+  }
+  fail_unless (stats != nullptr, "no voicecall-stats from listener1");
+  gint64 lost = -1;
+  const GstStructure *st = gst_message_get_structure (stats.get ());
+  if (gst_structure_has_field_typed (st, "cumulative-lost", G_TYPE_INT64))
+    gst_structure_get_int64 (st, "cumulative-lost", &lost);
+  else {
+    gint v = -1;
+    gst_structure_get_int (st, "cumulative-lost", &v);
+    lost = v;
+  }
+  g_print ("listener1: %" G_GINT64_FORMAT " packets lost across the switch\n", lost);
+  fail_unless (lost >= 0 && lost <= 2, "listener1 lost %" G_GINT64_FORMAT " packets", lost);
   for (Party *p : all)
     fail_unless (p->bus_error ().empty (), "%s", p->bus_error ().c_str ());
 }
@@ -267,6 +347,7 @@ conference_suite (void)
   tcase_set_timeout (tc, 90);
   tcase_add_test (tc, test_mix_default_first);
   tcase_add_test (tc, test_four_party_conference);
+  tcase_add_test (tc, test_listeners_share_one_encode);
   suite_add_tcase (s, tc);
   return s;
 }
