@@ -177,6 +177,19 @@ CallSession::post_state (const char *state, GstStructure *st)
   post (st);
 }
 
+void
+CallSession::Host::release_request_pad (GstPad *pad)
+{
+  GstPtr<GstPad> peer = adopt (gst_pad_get_peer (pad));
+  if (peer) {
+    if (GST_PAD_IS_SRC (pad))
+      gst_pad_unlink (pad, peer.get ());
+    else
+      gst_pad_unlink (peer.get (), pad);
+  }
+  gst_element_release_request_pad (GST_PAD_PARENT (pad), pad);
+}
+
 /* ---- building ------------------------------------------------------------------------ */
 
 bool
@@ -247,7 +260,7 @@ CallSession::build ()
     gst_element_set_state (e, GST_STATE_PLAYING);
   }
 
-  input_ = host_.request_input ();
+  input_ = host_.request_input (*this);
   GstPtr<GstPad> queue_sink = adopt (gst_element_get_static_pad (queue, "sink"));
   gst_pad_link (input_.get (), queue_sink.get ());
 
@@ -474,7 +487,7 @@ CallSession::on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     return;
   s->later ([linked] (CallSession &s) {
     if (s.output_pad_ || s.ending_) {
-      gst_element_release_request_pad (GST_PAD_PARENT (linked.get ()), linked.get ());
+      s.host_.release_remote_stream (s, linked.get ());
       return;
     }
     s.output_pad_ = linked;
@@ -1147,12 +1160,8 @@ CallSession::end (EndReason reason, const std::string &detail, bool tell_peer)
   }
 
   /* Our input is cut first, so that nothing follows the EOS below. */
-  if (input_) {
-    GstPtr<GstPad> queue_sink = adopt (gst_element_get_static_pad (queue_.get (), "sink"));
-    gst_pad_unlink (input_.get (), queue_sink.get ());
-    gst_element_release_request_pad (GST_PAD_PARENT (input_.get ()), input_.get ());
-    input_.reset ();
-  }
+  if (input_)
+    host_.release_input (*this, std::exchange (input_, nullptr).get ());
   /* The media path's goodbye: EOS into rtpsession makes it send RTCP BYE, then EOS on its
    * RTCP pad. It goes to rtpsession itself: in webrtcbin 1.22 an EOS into the sink pad
    * stops in rtprtxsend's queue and never reaches rtpsession. */
@@ -1200,17 +1209,10 @@ CallSession::finish ()
     g_signal_handler_disconnect (object.get (), handler);
   handlers_.clear ();
 
-  if (input_) {
-    GstPtr<GstPad> peer = adopt (gst_pad_get_peer (input_.get ()));
-    if (peer)
-      gst_pad_unlink (input_.get (), peer.get ());
-    gst_element_release_request_pad (GST_PAD_PARENT (input_.get ()), input_.get ());
-    input_.reset ();
-  }
-  if (output_pad_) {
-    gst_element_release_request_pad (GST_PAD_PARENT (output_pad_.get ()), output_pad_.get ());
-    output_pad_.reset ();
-  }
+  if (input_)
+    host_.release_input (*this, std::exchange (input_, nullptr).get ());
+  if (output_pad_)
+    host_.release_remote_stream (*this, std::exchange (output_pad_, nullptr).get ());
   /* Out of the bin first, then stopped: stopping may wait for a streaming thread that a
    * synchronised sink holds in preroll while the pipeline changes state, and the bin's state
    * change must not then wait for this webrtcbin's locks. */

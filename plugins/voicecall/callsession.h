@@ -68,12 +68,23 @@ public:
   class Host {
   public:
     virtual ~Host () = default;
-    /* A new request pad that carries our audio to this session (a tee's); the session
-     * releases it when it ends. */
-    virtual GstPtr<GstPad> request_input () = 0;
+    /* A new pad that carries the audio to send to this session (a tee's request pad, or
+     * the session's own mix); the session gives it back with release_input when it ends. */
+    virtual GstPtr<GstPad> request_input (CallSession &session) = 0;
+    virtual void release_input (CallSession &session, GstPad *pad)
+    {
+      release_request_pad (pad);
+    }
     /* The far end's stream appeared on `src`: link it (any thread, before data flows);
-     * returns the pad it was linked to, released again by the session when it ends. */
+     * returns the pad it was linked to, given back with release_remote_stream when the
+     * session ends. */
     virtual GstPtr<GstPad> link_remote_stream (CallSession &session, GstPad *src) = 0;
+    virtual void release_remote_stream (CallSession &session, GstPad *pad)
+    {
+      release_request_pad (pad);
+    }
+    /* Unlinks a request pad and gives it back to its element. */
+    static void release_request_pad (GstPad *pad);
     /* The stream link_remote_stream linked is there (control thread). */
     virtual void session_stream_ready (CallSession &session) = 0;
     /* One stats interval's report. */

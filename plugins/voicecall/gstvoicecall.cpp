@@ -11,7 +11,13 @@
  * properties are reachable from gst-launch as `signaller::name=value`.
  *
  * With several sessions at once (a callee), every caller hears us; the src pad carries the
- * first caller's audio, and when that caller hangs up, the next one's.
+ * first caller's audio, and when that caller hangs up, the next one's (mix=first, the
+ * default). mix=all makes a conference: each caller's audio is decoded once (voiceplayout,
+ * adaptive jitter handling), each caller hears our audio and every other caller mixed
+ * (never itself; callers who are not speaking share one encode of the full mix), and the
+ * src pad carries every caller mixed, as Opus RTP
+ * (docs/design.md, "Conference mixing"); action signals `set-participant-gain` and
+ * `set-participant-mute` (session-id, value) change what the others hear of one caller.
  *
  * Bus messages (element messages from this element):
  *  - `voicecall-session-started`: session-id (string), peer (string), role ("caller"/"callee")
@@ -33,6 +39,10 @@
  *  - `voicecall-control` (a call's mute or hold changed): session-id, peer, muted, held
  *  - `voicecall-dtmf` (a DTMF digit received, RFC 4733): session-id, peer, digit (string),
  *    event (int 0-15), duration-ms (uint), volume (int, dBm0)
+ *  - `voicecall-active-speaker` (mix=all, when it changes): session-id ("" for nobody), peer,
+ *    level-db (the loudest caller above -45 dBFS over 200 ms, not muted)
+ *  - `voicecall-level` (mix=all, every stats-interval ms): session-id, peer, rms-db, peak-db
+ *    (what the caller says, before its gain), speaking, muted, gain
  *  - `voicecall-adaptation` (adaptive=true, whenever something changes): session-id, peer,
  *    bitrate, fec, packet-loss-percentage (what the shared encoder now does; absent without a
  *    voicecapturebin upstream), jitter-buffer-ms (this session's), reason (string)
@@ -61,6 +71,7 @@
 #include "callcontrol.h"
 #include "callsession.h"
 #include "callstats.h"
+#include "conference.h"
 #include "contextthread.h"
 #include "dtlskeycache.h"
 #include "gstptr.h"
@@ -70,7 +81,9 @@
 
 #include <gst/webrtc/webrtc.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -102,6 +115,7 @@ enum {
   PROP_CONNECT_TIMEOUT,
   PROP_MUTE,
   PROP_HOLD,
+  PROP_MIX,
 };
 
 enum {
@@ -110,6 +124,8 @@ enum {
   SIGNAL_SET_MUTE,
   SIGNAL_SET_HOLD,
   SIGNAL_SEND_DTMF,
+  SIGNAL_SET_PARTICIPANT_GAIN,
+  SIGNAL_SET_PARTICIPANT_MUTE,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -140,6 +156,29 @@ constexpr guint STOP_BYE_WAIT_MS = 300;
 constexpr const char *OPUS_CAPS = "application/x-rtp, media=(string)audio, "
                                   "encoding-name=(string)OPUS, clock-rate=(int)48000";
 
+/* mix=all: how often the participants' levels are read for the active speaker and for who
+ * gets a mix of their own (vc::Conference::SPEAKING_DB: speaking). */
+constexpr guint LEVEL_INTERVAL_MS = 200;
+
+/* What the src pad carries and what each caller hears (voicecall's mix property). */
+enum GstVoiceCallMix { GST_VOICE_CALL_MIX_FIRST, GST_VOICE_CALL_MIX_ALL };
+constexpr GstVoiceCallMix DEFAULT_MIX = GST_VOICE_CALL_MIX_FIRST;
+
+static GType
+gst_voice_call_mix_get_type ()
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_VOICE_CALL_MIX_FIRST, "The src pad carries the first caller (then the next); every "
+        "caller hears only us", "first"},
+    {GST_VOICE_CALL_MIX_ALL, "Conference: the src pad carries every caller mixed; each caller "
+        "hears us and every other caller (never itself)", "all"},
+    {0, nullptr, nullptr}};
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstVoiceCallMix", values));
+  return type;
+}
+
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK,
     GST_PAD_ALWAYS, GST_STATIC_CAPS (OPUS_CAPS));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC,
@@ -160,14 +199,17 @@ struct Settings {
   guint peer_timeout = DEFAULT_PEER_TIMEOUT;
   guint connect_timeout = DEFAULT_CONNECT_TIMEOUT;
   bool mute = false, hold = false;
+  GstVoiceCallMix mix = DEFAULT_MIX;
 };
 
 /* What the sessions ask of the element (see vc::CallSession::Host). */
 class Host : public vc::CallSession::Host {
 public:
   explicit Host (GstVoiceCall *self) : self_ (self) {}
-  vc::GstPtr<GstPad> request_input () override;
+  vc::GstPtr<GstPad> request_input (vc::CallSession &s) override;
+  void release_input (vc::CallSession &s, GstPad *pad) override;
   vc::GstPtr<GstPad> link_remote_stream (vc::CallSession &s, GstPad *src) override;
+  void release_remote_stream (vc::CallSession &s, GstPad *pad) override;
   void session_stream_ready (vc::CallSession &s) override;
   void session_stats (vc::CallSession &s, const vc::stats::Report &report,
       double interval_s) override;
@@ -202,6 +244,20 @@ struct GstVoiceCallPrivate {
   guint stats_timer = 0;
   bool encoder_asked = false; /* once: say so if nothing upstream answers */
   std::optional<vc::adaptive::Encoder> encoder; /* the upstream voicecapturebin's, if any */
+
+  /* mix=all, from READY→PAUSED to PAUSED→READY (set and reset outside the control thread
+   * while no session exists). */
+  std::unique_ptr<vc::Conference> conference;
+  vc::GstPtr<GstPad> local_input; /* the tee's pad into the conference's local branch */
+  guint level_timer = 0;
+  std::string active_speaker; /* session id, "" for nobody */
+  struct LevelSum {
+    double power = 0, peak_db = -127;
+    int windows = 0;
+    bool muted = false;
+    double gain = 1.0;
+  };
+  std::map<std::string, LevelSum> levels; /* since the last voicecall-level messages */
 };
 
 struct _GstVoiceCall {
@@ -269,7 +325,8 @@ push_eos_downstream (GstVoiceCall *self)
   if (priv->eos_sent)
     return;
   priv->eos_sent = true;
-  vc::GstPtr<GstPad> src = vc::adopt (gst_element_get_static_pad (priv->selector, "src"));
+  vc::GstPtr<GstPad> src = priv->conference ? vc::ref (priv->conference->output ()) :
+      vc::adopt (gst_element_get_static_pad (priv->selector, "src"));
   if (!gst_pad_get_sticky_event (src.get (), GST_EVENT_STREAM_START, 0)) {
     /* Nothing was ever received: start the stream so that EOS is well-formed. */
     vc::GUnique<gchar> sid (gst_pad_create_stream_id (src.get (), GST_ELEMENT (self), "none"));
@@ -289,8 +346,8 @@ static void
 choose_heard_session (GstVoiceCall *self)
 {
   auto *priv = self->priv;
-  if (!priv->heard.empty ())
-    return;
+  if (!priv->heard.empty () || priv->conference)
+    return; /* mix=all: everyone is heard */
   /* The oldest session that has a stream. */
   std::shared_ptr<vc::CallSession> best;
   for (auto &kv : priv->sessions)
@@ -311,8 +368,10 @@ choose_heard_session (GstVoiceCall *self)
  * starts with its capture). Under the sink pad's stream lock, no event is half-way. Nothing
  * downstream of the tee blocks (leaky queues), so the lock is held only briefly. */
 vc::GstPtr<GstPad>
-Host::request_input ()
+Host::request_input (vc::CallSession &s)
 {
+  if (self_->priv->conference)
+    return self_->priv->conference->add (s.id ());
   GstElement *tee = self_->priv->tee;
   vc::GstPtr<GstPad> sink = vc::adopt (gst_element_get_static_pad (tee, "sink"));
   GST_PAD_STREAM_LOCK (sink.get ());
@@ -321,9 +380,29 @@ Host::request_input ()
   return pad;
 }
 
+void
+Host::release_input (vc::CallSession &s, GstPad *pad)
+{
+  if (self_->priv->conference)
+    self_->priv->conference->remove_send (s.id ());
+  else
+    release_request_pad (pad);
+}
+
+void
+Host::release_remote_stream (vc::CallSession &s, GstPad *pad)
+{
+  if (self_->priv->conference)
+    self_->priv->conference->remove (s.id ());
+  else
+    release_request_pad (pad);
+}
+
 vc::GstPtr<GstPad>
 Host::link_remote_stream (vc::CallSession &s, GstPad *src)
 {
+  if (self_->priv->conference)
+    return self_->priv->conference->link_received (s.id (), src);
   GstElement *selector = self_->priv->selector;
   vc::GstPtr<GstPad> sink = vc::adopt (gst_element_request_pad_simple (selector, "sink_%u"));
   if (gst_pad_link (src, sink.get ()) != GST_PAD_LINK_OK) {
@@ -348,6 +427,10 @@ Host::session_ended (vc::CallSession &s, vc::EndReason reason)
   auto *priv = self_->priv;
   std::string id = s.id ();
   priv->sessions.erase (id); /* the caller holds the session until it returns */
+  if (priv->conference) {
+    priv->conference->remove (id); /* if its stream never came */
+    priv->levels.erase (id);
+  }
   if (priv->heard == id) {
     priv->heard.clear ();
     choose_heard_session (self_);
@@ -460,6 +543,77 @@ Host::session_stats (vc::CallSession &s, const vc::stats::Report &report, double
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), st));
 }
 
+/* ---- conference levels (mix=all) ------------------------------------------------------ */
+
+static double
+power_db (double power)
+{
+  return power > 0 ? std::max (-127.0, 10 * std::log10 (power)) : -127.0;
+}
+
+/* Every LEVEL_INTERVAL_MS the participants' levels: the loudest one speaking (and heard: not
+ * muted) is the active speaker, said with voicecall-active-speaker when it changes. */
+static void
+schedule_levels (GstVoiceCall *self)
+{
+  auto *priv = self->priv;
+  if (!priv->conference || !priv->running)
+    return;
+  priv->level_timer = priv->ctl->timeout (LEVEL_INTERVAL_MS, [self] {
+    auto *priv = self->priv;
+    priv->level_timer = 0;
+    if (!priv->conference)
+      return;
+    std::string loudest;
+    double loudest_db = vc::Conference::SPEAKING_DB;
+    const auto levels = priv->conference->take_levels ();
+    priv->conference->follow_speakers (levels);
+    for (const auto &l : levels) {
+      auto &sum = priv->levels[l.id];
+      sum.power += std::pow (10.0, l.rms_db / 10);
+      sum.windows++;
+      sum.peak_db = std::max (sum.peak_db, l.peak_db);
+      sum.muted = l.muted;
+      sum.gain = l.gain;
+      if (!l.muted && l.gain > 0 && l.rms_db > loudest_db) {
+        loudest = l.id;
+        loudest_db = l.rms_db;
+      }
+    }
+    if (loudest != priv->active_speaker) {
+      priv->active_speaker = loudest;
+      auto s = find_session (self, loudest);
+      GST_INFO_OBJECT (self, "active speaker: %s", loudest.empty () ? "nobody" :
+          loudest.c_str ());
+      GstStructure *st = gst_structure_new ("voicecall-active-speaker", "session-id",
+          G_TYPE_STRING, loudest.c_str (), "peer", G_TYPE_STRING, s ? s->peer ().c_str () : "",
+          "level-db", G_TYPE_DOUBLE, loudest.empty () ? -127.0 : loudest_db, nullptr);
+      gst_element_post_message (GST_ELEMENT (self),
+          gst_message_new_element (GST_OBJECT (self), st));
+    }
+    schedule_levels (self);
+  });
+}
+
+/* Each participant's level over the last stats interval (voicecall-level). */
+static void
+post_levels (GstVoiceCall *self)
+{
+  auto *priv = self->priv;
+  for (auto &[id, sum] : priv->levels) {
+    auto s = find_session (self, id);
+    if (!s || !sum.windows)
+      continue;
+    GstStructure *st = gst_structure_new ("voicecall-level", "session-id", G_TYPE_STRING,
+        id.c_str (), "peer", G_TYPE_STRING, s->peer ().c_str (), "rms-db", G_TYPE_DOUBLE,
+        power_db (sum.power / sum.windows), "peak-db", G_TYPE_DOUBLE, sum.peak_db, "speaking",
+        G_TYPE_BOOLEAN, id == priv->active_speaker, "muted", G_TYPE_BOOLEAN, sum.muted, "gain",
+        G_TYPE_DOUBLE, sum.gain, nullptr);
+    gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), st));
+  }
+  priv->levels.clear ();
+}
+
 /* Every stats-interval ms, each session's statistics become a voicecall-stats message. */
 static void
 schedule_stats (GstVoiceCall *self)
@@ -473,6 +627,7 @@ schedule_stats (GstVoiceCall *self)
     priv->stats_timer = 0;
     for (auto &kv : priv->sessions)
       kv.second->request_stats ();
+    post_levels (self);
     schedule_stats (self);
   });
 }
@@ -681,6 +836,39 @@ offer_ice_servers (GstVoiceCall *self, GstVoiceSignaller *signaller)
   gst_voice_signaller_offer_ice_servers (signaller, list.data ());
 }
 
+/* mix=all: the conference's elements join the bin, our RTP goes to its local branch, and the
+ * src pad carries its callers' mix. READY. */
+static bool
+start_mixing (GstVoiceCall *self)
+{
+  auto *priv = self->priv;
+  priv->conference = vc::Conference::create (GST_ELEMENT (self));
+  if (!priv->conference)
+    return false;
+  priv->local_input = vc::adopt (gst_element_request_pad_simple (priv->tee, "src_%u"));
+  gst_pad_link (priv->local_input.get (), priv->conference->local_sink ());
+  vc::GstPtr<GstPad> src = vc::adopt (gst_element_get_static_pad (GST_ELEMENT (self), "src"));
+  gst_ghost_pad_set_target (GST_GHOST_PAD (src.get ()), priv->conference->output ());
+  return true;
+}
+
+/* Back to the selector, once no session is left (READY). */
+static void
+stop_mixing (GstVoiceCall *self)
+{
+  auto *priv = self->priv;
+  if (!priv->conference)
+    return;
+  vc::GstPtr<GstPad> src = vc::adopt (gst_element_get_static_pad (GST_ELEMENT (self), "src"));
+  vc::GstPtr<GstPad> selected = vc::adopt (gst_element_get_static_pad (priv->selector, "src"));
+  gst_ghost_pad_set_target (GST_GHOST_PAD (src.get ()), selected.get ());
+  if (priv->local_input)
+    vc::CallSession::Host::release_request_pad (std::exchange (priv->local_input, nullptr).get ());
+  priv->conference.reset ();
+  priv->levels.clear ();
+  priv->active_speaker.clear ();
+}
+
 static bool
 start (GstVoiceCall *self)
 {
@@ -692,6 +880,8 @@ start (GstVoiceCall *self)
             "calls, or the signaller property."), (nullptr));
     return false;
   }
+  if (copy_settings (self).mix == GST_VOICE_CALL_MIX_ALL && !start_mixing (self))
+    return false;
   priv->ctl->invoke_sync ([self] {
     auto *priv = self->priv;
     priv->running = true;
@@ -699,6 +889,7 @@ start (GstVoiceCall *self)
     priv->hanging_up = false;
     priv->client = false; /* until this run offers a session */
     schedule_stats (self);
+    schedule_levels (self);
   });
   offer_ice_servers (self, signaller.get ());
   connect_signaller (self, signaller.get ());
@@ -722,6 +913,7 @@ stop (GstVoiceCall *self)
   priv->ctl->invoke_sync ([self] {
     self->priv->running = false;
     self->priv->ctl->cancel (std::exchange (self->priv->stats_timer, 0));
+    self->priv->ctl->cancel (std::exchange (self->priv->level_timer, 0));
     end_all_sessions (self, vc::EndReason::LOCAL_HANG_UP, "the element stopped");
   });
   gint64 deadline = g_get_monotonic_time () + STOP_BYE_WAIT_MS * 1000;
@@ -819,14 +1011,19 @@ gst_voice_call_change_state (GstElement *element, GstStateChange transition)
   if (transition == GST_STATE_CHANGE_READY_TO_NULL)
     wait_for_dtls_certificate ();
 
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !start (self))
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !start (self)) {
+    stop_mixing (self);
     return GST_STATE_CHANGE_FAILURE;
+  }
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
     stop (self);
 
   GstStateChangeReturn ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
   if (ret == GST_STATE_CHANGE_FAILURE && transition == GST_STATE_CHANGE_READY_TO_PAUSED)
     stop (self);
+  if ((ret == GST_STATE_CHANGE_FAILURE && transition == GST_STATE_CHANGE_READY_TO_PAUSED) ||
+      transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    stop_mixing (self);
   /* Sessions come and go with the network: never wait for their preroll. */
   if (ret == GST_STATE_CHANGE_SUCCESS && transition == GST_STATE_CHANGE_READY_TO_PAUSED)
     ret = GST_STATE_CHANGE_NO_PREROLL;
@@ -928,6 +1125,9 @@ gst_voice_call_set_property (GObject *object, guint prop_id, const GValue *value
       });
       break;
     }
+    case PROP_MIX:
+      priv->settings.mix = static_cast<GstVoiceCallMix> (g_value_get_enum (value));
+      break;
     case PROP_URL: {
       const gchar *url = g_value_get_string (value);
       priv->settings.url = url ? url : "";
@@ -1007,6 +1207,9 @@ gst_voice_call_get_property (GObject *object, guint prop_id, GValue *value, GPar
     case PROP_HOLD:
       g_value_set_boolean (value, priv->settings.hold);
       break;
+    case PROP_MIX:
+      g_value_set_enum (value, priv->settings.mix);
+      break;
     case PROP_URL:
       g_value_set_string (value, priv->settings.url.empty () ? nullptr : priv->settings.url.c_str ());
       break;
@@ -1081,6 +1284,39 @@ gst_voice_call_send_dtmf (GstVoiceCall *self, const gchar *session_id, const gch
   if (found && !why.empty ())
     GST_ELEMENT_WARNING (self, STREAM, FAILED, ("Cannot send DTMF: %s", why.c_str ()), (nullptr));
   return sent;
+}
+
+/* Runs fn (conference, session id) on the session `id` (NULL: every session) of a mix=all
+ * conference; FALSE (and a warning) with mix=first or if there is no such participant. */
+template <typename Fn>
+static gboolean
+for_participants (GstVoiceCall *self, const gchar *id, const char *what, Fn fn)
+{
+  bool mixing = false, done = false;
+  for_sessions (self, id, [self, &mixing, &done, &fn] (vc::CallSession &s) {
+    if (!self->priv->conference)
+      return;
+    mixing = true;
+    done = fn (*self->priv->conference, s.id ()) || done;
+  });
+  if (!mixing)
+    GST_WARNING_OBJECT (self, "%s: only a conference (mix=all) mixes participants", what);
+  return done;
+}
+
+static gboolean
+gst_voice_call_set_participant_gain (GstVoiceCall *self, const gchar *session_id, gdouble gain)
+{
+  gain = CLAMP (gain, 0.0, 10.0);
+  return for_participants (self, session_id, "set-participant-gain",
+      [gain] (vc::Conference &c, const std::string &id) { return c.set_gain (id, gain); });
+}
+
+static gboolean
+gst_voice_call_set_participant_mute (GstVoiceCall *self, const gchar *session_id, gboolean mute)
+{
+  return for_participants (self, session_id, "set-participant-mute",
+      [mute] (vc::Conference &c, const std::string &id) { return c.set_muted (id, mute); });
 }
 
 /* The default answer to incoming-call: take it. */
@@ -1283,6 +1519,14 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
           "Put every call on hold: silence both ways (we send and hear silence), the calls "
           "stay up; the set-hold action signal holds one call", FALSE, playing_flags));
 
+  g_object_class_install_property (gobject_class, PROP_MIX,
+      g_param_spec_enum ("mix", "Mix",
+          "What the src pad carries and each caller hears: first (the first caller, then the "
+          "next; each caller hears only us) or all (a conference: the src pad carries every "
+          "caller mixed; each caller hears us and every other caller, never itself)",
+          gst_voice_call_mix_get_type (), DEFAULT_MIX, flags));
+  gst_type_mark_as_plugin_api (gst_voice_call_mix_get_type (), static_cast<GstPluginAPIFlags> (0));
+
   /**
    * GstVoiceCall::incoming-call:
    * @session-id: the new call's session id
@@ -1338,6 +1582,30 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
       static_cast<GSignalFlags> (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
       G_CALLBACK (gst_voice_call_send_dtmf), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 3,
       G_TYPE_STRING, G_TYPE_STRING, G_TYPE_UINT);
+
+  /**
+   * GstVoiceCall::set-participant-gain:
+   * @session-id: the participant (a call), NULL for every one now there
+   * @gain: 0.0 - 10.0, 1.0 as received
+   *
+   * mix=all: how loud the others (and the src pad) hear this participant. FALSE with
+   * mix=first or without such a call.
+   */
+  signals[SIGNAL_SET_PARTICIPANT_GAIN] = g_signal_new_class_handler ("set-participant-gain",
+      G_TYPE_FROM_CLASS (klass), static_cast<GSignalFlags> (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK (gst_voice_call_set_participant_gain), nullptr, nullptr, nullptr,
+      G_TYPE_BOOLEAN, 2, G_TYPE_STRING, G_TYPE_DOUBLE);
+  /**
+   * GstVoiceCall::set-participant-mute:
+   * @session-id: the participant (a call), NULL for every one now there
+   * @mute: TRUE: nobody hears this participant (server-side mute; it still hears the others)
+   *
+   * mix=all only; FALSE with mix=first or without such a call.
+   */
+  signals[SIGNAL_SET_PARTICIPANT_MUTE] = g_signal_new_class_handler ("set-participant-mute",
+      G_TYPE_FROM_CLASS (klass), static_cast<GSignalFlags> (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK (gst_voice_call_set_participant_mute), nullptr, nullptr, nullptr,
+      G_TYPE_BOOLEAN, 2, G_TYPE_STRING, G_TYPE_BOOLEAN);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);

@@ -324,6 +324,85 @@ def case_two_callers(env):
         raise Failure(f"after the first caller hung up the callee heard {hz:.1f} Hz, expected the second caller's 660 Hz")
 
 
+def tone_levels(path, t_start, t_first, seconds, tones=(440, 660, 880, 1100)):
+    """The level (dB) of each tone in `seconds` of a 16-bit WAV whose first sample was heard
+    at monotonic time t_first, from monotonic time t_start on (Hann window, the peak within
+    10 Hz of each tone)."""
+    import wave
+    import numpy as np
+    with wave.open(path, "rb") as w:
+        rate, channels = w.getframerate(), w.getnchannels()
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(float) / 32768
+    x = x.reshape(-1, channels).mean(axis=1)
+    a = int(max(0.0, t_start - t_first) * rate)
+    x = x[a:a + int(seconds * rate)]
+    if len(x) < seconds * rate * 0.9:
+        raise Failure(f"{path}: only {len(x) / rate:.2f} s from {t_start - t_first:.2f} s on, "
+                      f"{seconds} s wanted")
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x)))) / len(x)
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    return {hz: 20 * np.log10(spec[(freqs > hz - 10) & (freqs < hz + 10)].max() + 1e-12)
+            for hz in tones}
+
+
+def expect_mix(label, levels, heard):
+    """Each tone in `heard` within 25 dB of the loudest of the four, every other one at least
+    35 dB below it."""
+    loudest = max(levels.values())
+    text = " ".join(f"{hz}:{db:.0f}" for hz, db in levels.items())
+    print(f"  {label} (dB): {text}")
+    for hz, db in levels.items():
+        if hz in heard and db < loudest - 25:
+            raise Failure(f"{label} does not hear {hz} Hz ({text})")
+        if hz not in heard and db > loudest - 35:
+            raise Failure(f"{label} hears {hz} Hz ({text})")
+
+
+def case_conference(env):
+    """a mix=all callee (440 Hz), two gst-launch callers (660, 880 Hz) and a real aiortc client (1100 Hz): each hears the other three and not itself; the 880-Hz caller hangs up and is gone from everyone's mix a second later."""
+    port = free_port()
+    callee = callee_gst(env, port, 440, env.path("callee.wav"), ["mix=all"])
+    env.wait_http(port, callee)
+    first = {}
+    callers = {}
+    for hz in (660, 880):
+        callers[hz] = env.gst_launch(f"caller{hz}", env.party(hz, [
+            f"url=http://127.0.0.1:{port}/call", "ice-addresses=127.0.0.1"],
+            env.path(f"c{hz}.wav")))
+        first[hz], _ = env.wait_line(callers[hz], r"voicecall-first-audio", 20)
+    first[440], _ = env.wait_line(callee, r"voicecall-first-audio", 5)
+    client = env.start("aiortc-client", [PY, PEER, "client", "--url",
+                                         f"http://127.0.0.1:{port}/call", "--protocol", "whip",
+                                         "--freq", "1100", "--duration", "6",
+                                         "--record", env.path("aiortc.wav")])
+    _, m = env.wait_line(client, r"FIRST_AUDIO_NS (\d+)", 20)
+    first[1100] = int(m.group(1)) / 1e9
+    t_all = time.monotonic() + 0.5
+    time.sleep(2.5)
+    t_leave = time.monotonic()
+    env.stop(callers[880])
+    time.sleep(2.2)
+    t_end = time.monotonic()
+    env.stop(callers[660])
+    try:
+        rc = client.wait(20)
+    except subprocess.TimeoutExpired:
+        raise Failure("aiortc client did not finish:\n" + env.log(client)[-2000:])
+    if rc != 0:
+        raise Failure(f"aiortc client exited {rc}:\n{env.log(client)[-2000:]}")
+    env.stop(callee)
+    wavs = {440: "callee.wav", 660: "c660.wav", 880: "c880.wav", 1100: "aiortc.wav"}
+    both = t_leave - 0.2 - t_all
+    for hz, wav in wavs.items():
+        expect_mix(f"{wav} with all four", tone_levels(env.path(wav), t_all, first[hz], both),
+                   {440, 660, 880, 1100} - {hz})
+    for hz in (440, 660, 1100):
+        wav = wavs[hz]
+        expect_mix(f"{wav} from 1 s after 880 left",
+                   tone_levels(env.path(wav), t_leave + 1.0, first[hz], t_end - 0.1 - t_leave - 1.0),
+                   {440, 660, 1100} - {hz})
+
+
 def case_cli(env):
     """the CLI: serve and call, with the live status line."""
     port = free_port()

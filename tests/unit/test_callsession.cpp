@@ -105,7 +105,7 @@ struct Host : vc::CallSession::Host {
   vc::EndReason reason = vc::EndReason::LOCAL_HANG_UP;
   GstElement *tee = nullptr;
 
-  GstPtr<GstPad> request_input () override
+  GstPtr<GstPad> request_input (vc::CallSession &) override
   {
     return vc::adopt (gst_element_request_pad_simple (tee, "src_%u"));
   }
