@@ -40,6 +40,10 @@
  *                  refuses the call (an HTTP server answers 403 with a problem text); the
  *                  first FALSE stops the emission. No handler: accepted. Emitted in the
  *                  signaller's thread: a handler must not block.
+ *   "message" (id-or-NULL, structure)              something the protocol tells that the
+ *                  application may want (a Janus room's participants joining, leaving,
+ *                  talking): the element posts the structure on the bus as an element
+ *                  message (with the session-id added), and does nothing else with it.
  */
 #pragma once
 
@@ -90,6 +94,8 @@ void gst_voice_signaller_emit_session_refused (GstVoiceSignaller *self, const gc
     const gchar *reason);
 void gst_voice_signaller_emit_error (GstVoiceSignaller *self, const gchar *session_id,
     const gchar *message);
+void gst_voice_signaller_emit_message (GstVoiceSignaller *self, const gchar *session_id,
+    const GstStructure *structure);
 /* TRUE if the session is accepted (also when nothing is connected to "accept-session"). */
 gboolean gst_voice_signaller_emit_accept_session (GstVoiceSignaller *self,
     const gchar *session_id, const gchar *peer, const GstStructure *headers);

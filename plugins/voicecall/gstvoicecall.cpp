@@ -36,6 +36,8 @@
  *  - `voicecall-adaptation` (adaptive=true, whenever something changes): session-id, peer,
  *    bitrate, fec, packet-loss-percentage (what the shared encoder now does; absent without a
  *    voicecapturebin upstream), jitter-buffer-ms (this session's), reason (string)
+ *  - whatever the signaller's "message" signal carries, as it is, with session-id (e.g. a
+ *    conference server's room events: participants joined, left, talking)
  *
  * Adaptive audio (adaptive=true, the default): every stats-interval each session's RTCP
  * feedback sets the upstream voicecapturebin's Opus bitrate (within min-bitrate..max-bitrate,
@@ -641,6 +643,19 @@ on_accept_session (GstVoiceSignaller *signaller, const gchar *session_id, const 
   return accept;
 }
 
+/* What the protocol tells the application (a conference room's participants): an element
+ * message, with the session id added (signaller's thread). */
+static void
+on_signaller_message (GstVoiceSignaller *signaller, const gchar *session_id,
+    const GstStructure *structure, gpointer user_data)
+{
+  auto *self = GST_VOICE_CALL (user_data);
+  GstStructure *s = gst_structure_copy (structure);
+  if (session_id)
+    gst_structure_set (s, "session-id", G_TYPE_STRING, session_id, nullptr);
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+}
+
 /* ---- state --------------------------------------------------------------------------- */
 
 static void
@@ -654,6 +669,7 @@ connect_signaller (GstVoiceCall *self, GstVoiceSignaller *signaller)
   h.push_back (g_signal_connect (signaller, "session-refused", G_CALLBACK (on_session_refused), self));
   h.push_back (g_signal_connect (signaller, "error", G_CALLBACK (on_signaller_error), self));
   h.push_back (g_signal_connect (signaller, "accept-session", G_CALLBACK (on_accept_session), self));
+  h.push_back (g_signal_connect (signaller, "message", G_CALLBACK (on_signaller_message), self));
 }
 
 static void
