@@ -140,6 +140,8 @@ describe_error (int code, const std::string &reason)
   switch (code) {
     case 485:
       return s + ": check room= (or add create=true, with the room's secret, to create it)";
+    case 483:
+      return s + ": add it to the URL (e.g. pin=, the room's PIN)";
     case 489:
       return s + ": check pin= (the room's PIN) or secret=";
     case 490:
