@@ -1,0 +1,296 @@
+#!/usr/bin/python3
+"""gst-voicecall with a real Janus: voicecall url=janus://… in a Janus AudioBridge room.
+
+Each case starts its own Janus (Debian's janus 1.1.2, tests/common/janus.py: a config dir in a
+temp dir, AudioBridge and the HTTP transport only, ICE and HTTP on 127.0.0.1, stopped by PID)
+and its own participants: gst-launch-1.0, the CLI (`gst-voicecall join`) and a real aiortc
+(tests/peers/aiortc_janus.py, plain HTTP). Audio is checked by content: the spectral peaks of
+each recording, at the participants' tones.
+
+Usage: janus_calls.py --build BUILD_DIR CASE [CASE ...]    (--list for the cases)
+"""
+import argparse
+import json
+import os
+import re
+import sys
+import time
+import wave
+
+import numpy
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+from calls import PY, Env, Failure, free_port  # noqa: E402
+from janus import Janus  # noqa: E402
+
+AIORTC_JANUS = os.path.join(HERE, "..", "peers", "aiortc_janus.py")
+ROOM, PIN = 1234, "4321"
+ALICE, BOB, CAROL = 440.0, 660.0, 1000.0   # no tone is a harmonic of another
+
+
+# ---- audio --------------------------------------------------------------------------------
+
+def read_wav(path):
+    with wave.open(path) as w:
+        rate, ch, n = w.getframerate(), w.getnchannels(), w.getnframes()
+        data = numpy.frombuffer(w.readframes(n), dtype="<i2").astype(numpy.float64)
+    return data.reshape(-1, ch).mean(axis=1) / 32768.0, rate
+
+
+def tone_levels(path, freqs, start, end):
+    """dB of each frequency in seconds [start, end) of the WAV (negative: from its end),
+    relative to full scale, and the spectrum's median (the floor)."""
+    x, rate = read_wav(path)
+    n = len(x)
+    a = int((start if start >= 0 else n / rate + start) * rate)
+    b = int((end if end > 0 else n / rate + end) * rate)
+    a, b = max(0, a), min(n, b)
+    if b - a < rate // 2:
+        raise Failure(f"{path}: {n / rate:.2f} s recorded, too short for [{start}, {end})")
+    seg = x[a:b] * numpy.hanning(b - a)
+    spec = numpy.abs(numpy.fft.rfft(seg)) / (b - a) * 4
+    bins = numpy.fft.rfftfreq(b - a, 1.0 / rate)
+    db = 20 * numpy.log10(spec + 1e-12)
+    levels = {f: float(db[(bins > f - 8) & (bins < f + 8)].max()) for f in freqs}
+    floor = float(numpy.median(db[(bins > 100) & (bins < 4000)]))
+    return levels, floor
+
+
+def expect_mix(label, path, present, absent, start, end):
+    """The recording has each `present` tone (at most 20 dB under the loudest of them and
+    30 dB over the floor) and no `absent` one (30 dB or more under the weakest present)."""
+    levels, floor = tone_levels(path, present + absent, start, end)
+    text = ", ".join(f"{f:.0f} Hz {levels[f]:.1f} dB" for f in present + absent)
+    print(f"  {label}: {text} (floor {floor:.1f} dB)")
+    top = max(levels[f] for f in present)
+    weakest = min(levels[f] for f in present)
+    for f in present:
+        if levels[f] < top - 20 or levels[f] < floor + 30:
+            raise Failure(f"{label}: {f:.0f} Hz missing ({text}, floor {floor:.1f} dB; {path})")
+    for f in absent:
+        if levels[f] > weakest - 30:
+            raise Failure(f"{label}: {f:.0f} Hz should not be there ({text}; {path})")
+
+
+# ---- parties ------------------------------------------------------------------------------
+
+class JanusEnv(Env):
+    def __init__(self, build):
+        super().__init__(build)
+        shim = os.environ.get("JANUS_LOOPBACK_SHIM") or os.path.join(
+            self.build, "tests", "integration", "libjanus-loopback.so")
+        if not os.path.exists(shim):
+            raise Failure(f"{shim} is missing: build the tests (ninja -C {build})")
+        self.shim = shim
+        self.janus = None
+
+    def start_janus(self, **kw):
+        self.janus = Janus(self.tmp, loopback_shim=self.shim, **kw)
+        t = time.monotonic()
+        try:
+            self.janus.start()
+        except RuntimeError as e:
+            raise Failure(str(e))
+        print(f"  janus {self.janus.url} up in {(time.monotonic() - t) * 1000:.0f} ms "
+              f"(pid {self.janus.proc.pid})")
+        return self.janus
+
+    def cleanup(self):
+        super().cleanup()
+        if self.janus:
+            self.janus.stop()
+
+    def gst_party(self, name, freq, display, pin=PIN, room=ROOM, extra=()):
+        url = self.janus.janus_url(room, display=display, pin=pin)
+        return self.gst_launch(name, self.party(freq, [f"url={url}", "ice-addresses=127.0.0.1",
+                                                       *extra], self.path(name + ".wav")))
+
+    def cli_party(self, name, freq, display, pin=PIN, room=ROOM, url=None, extra=()):
+        url = url or self.janus.janus_url(room)
+        argv = [self.cli, "join", url, "--display", display, "--source", f"tone:{freq:.0f}",
+                "--sink", f"wav:{self.path(name + '.wav')}", "--ice-address", "127.0.0.1", "-q"]
+        if pin:
+            argv += ["--pin", pin]
+        return self.start(name, argv + list(extra))
+
+    def aiortc_party(self, name, freq, display, pin=PIN, room=ROOM, keepalive=20):
+        return self.start(name, [PY, AIORTC_JANUS, "--url", self.janus.url, "--room", str(room),
+                                 "--display", display, "--pin", pin, "--freq", str(freq),
+                                 "--keepalive", str(keepalive),
+                                 "--record", self.path(name + ".wav")])
+
+    def participants(self):
+        return sorted(p.get("display", "") for p in self.janus.participants(ROOM))
+
+    def wait_participants(self, names, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.participants()
+            if got == sorted(names):
+                return got
+            if time.monotonic() > deadline:
+                raise Failure(f"listparticipants: {got}, expected {sorted(names)}")
+            time.sleep(0.1)
+
+
+def first_audio(env, proc, pattern, timeout=20):
+    """(ms from the call's start as the party measured it, ms from the process's launch)."""
+    t, m = env.wait_line(proc, pattern, timeout)
+    return float(m.group(1)), (t - proc.started) * 1000
+
+
+GST_FIRST_AUDIO = r"voicecall-first-audio, setup-ms=\(double\)([0-9.]+)"
+CLI_FIRST_AUDIO = r"hearing them after ([0-9]+) ms"
+AIORTC_FIRST_AUDIO = r"^FIRST_AUDIO_MS ([0-9]+)"
+
+
+# ---- cases --------------------------------------------------------------------------------
+
+def case_room_of_three(env):
+    """alice (gst-launch, 440 Hz), bob (gst-voicecall join, 660 Hz) and carol (aiortc,
+    1000 Hz) in one room: each hears the other two and not itself; bob leaves: he is gone
+    from the others' mix, from listparticipants, and alice is told"""
+    env.start_janus(rooms={ROOM: {"pin": PIN}})
+    alice = env.gst_party("alice", ALICE, "alice")
+    a_call, a_wall = first_audio(env, alice, GST_FIRST_AUDIO)
+    bob = env.cli_party("bob", BOB, "bob")
+    b_call, b_wall = first_audio(env, bob, CLI_FIRST_AUDIO)
+    carol = env.aiortc_party("carol", CAROL, "carol")
+    c_call, c_wall = first_audio(env, carol, AIORTC_FIRST_AUDIO)
+    print(f"  join time (first audio from the room; from the call's start / from the process's "
+          f"launch): alice (gst-launch) {a_call:.0f} / {a_wall:.0f} ms, bob (CLI) {b_call:.0f} "
+          f"/ {b_wall:.0f} ms, carol (aiortc) {c_call:.0f} / {c_wall:.0f} ms")
+    print(f"  listparticipants: {env.wait_participants(['alice', 'bob', 'carol'])}")
+    env.wait_line(alice, r"janus-room.*event=\(string\)participant-joined.*display=\(string\)bob", 5)
+    env.wait_line(alice, r"janus-room.*event=\(string\)participant-joined.*display=\(string\)carol", 5)
+    env.wait_line(bob, r"room 1234: carol joined", 5)
+    t_all = time.monotonic()
+    time.sleep(3)
+    t_left = time.monotonic()
+    rc = env.stop(bob)
+    if rc != 0:
+        raise Failure(f"bob's join exited {rc} on SIGINT")
+    env.wait_line(alice, r"janus-room.*event=\(string\)participant-left.*display=\(string\)bob", 5,
+                  after=t_left)
+    print(f"  after bob left: {env.wait_participants(['alice', 'carol'])}")
+    time.sleep(3)
+    t_stop = time.monotonic()
+    for p in (alice, carol):
+        rc = env.stop(p)
+        if rc != 0:
+            raise Failure(f"{p.name} exited {rc} on SIGINT")
+
+    def window(t0, t1):   # wall-clock window → seconds from the recording's end
+        return t0 - t_stop, t1 - t_stop
+    both = window(t_all + 0.5, t_left - 0.3)
+    after = window(t_left + 1.0, t_stop - 0.3)
+    expect_mix("alice hears bob and carol", env.path("alice.wav"), [BOB, CAROL], [ALICE], *both)
+    expect_mix("carol hears alice and bob", env.path("carol.wav"), [ALICE, BOB], [CAROL], *both)
+    expect_mix("bob hears alice and carol", env.path("bob.wav"), [ALICE, CAROL], [BOB], -3.0, -0.3)
+    expect_mix("alice, bob gone: hears carol", env.path("alice.wav"), [CAROL], [BOB, ALICE], *after)
+    expect_mix("carol, bob gone: hears alice", env.path("carol.wav"), [ALICE], [BOB, CAROL], *after)
+
+
+def case_refused(env):
+    """wrong room, wrong PIN, no PIN, Janus not running: a clear error, a prompt exit (CLI
+    status 3 refused / 1 error; gst-launch an element error), no crash"""
+    env.start_janus(rooms={ROOM: {"pin": PIN}})
+    down = f"janus://127.0.0.1:{free_port()}/janus?room={ROOM}"
+    cases = [
+        ("cli", env.janus.janus_url(ROOM + 1), PIN, 3, r"No such room \(1235\).*check room="),
+        ("cli", env.janus.janus_url(ROOM), "0000", 3, r"wrong pin.*check pin="),
+        ("cli", env.janus.janus_url(ROOM), None, 3, r"Missing mandatory element \(pin\)"),
+        ("cli", down, PIN, 1, r"Janus is not reachable at http://127\.0\.0\.1:\d+/janus"),
+        ("gst", env.janus.janus_url(ROOM + 1, display="x", pin=PIN), None, 1,
+         r"ERROR: from element .*voicecall0.*No such room \(1235\)"),
+        ("gst", down + "&display=x", None, 1,
+         r"ERROR: from element .*voicecall0.*Janus is not reachable"),
+    ]
+    for i, (kind, url, pin, status, pattern) in enumerate(cases):
+        name = f"{kind}{i}"
+        if kind == "cli":
+            p = env.cli_party(name, 440, "x", pin=pin, url=url)
+        else:
+            p = env.gst_launch(name, env.party(440, [f"url={url}", "ice-addresses=127.0.0.1"],
+                                               env.path(name + ".wav")))
+        rc, t = env.exits_by_itself(p, 10)
+        took = t - p.started
+        log = env.log(p)
+        if rc != status or not re.search(pattern, log):
+            raise Failure(f"{name} ({url}): exit {rc} (expected {status}), "
+                          f"'{pattern}' in:\n{log[-1500:]}")
+        line = next((l for l in log.splitlines() if re.search(pattern, l)), "")
+        print(f"  {name}: exit {rc} after {took:.2f} s: {line.strip()[:150]}")
+        if took > 5:
+            raise Failure(f"{name} took {took:.1f} s to give up")
+    if env.participants():
+        raise Failure(f"refused participants are in the room: {env.participants()}")
+
+
+def case_keepalive(env):
+    """Janus with session_timeout = 3 s: a call of 9 s stays up (our keepalive every third of
+    the timeout), alice still hears carol at its end, and Janus expired no session. (Janus's
+    HTTP transport also counts a pending long poll as activity; the keepalive covers the gaps
+    between polls and other transports.)"""
+    env.start_janus(rooms={ROOM: {"pin": PIN}}, session_timeout=3)
+    env.env["GST_DEBUG"] = "voicejanus:4"
+    alice = env.gst_party("alice", ALICE, "alice")
+    first_audio(env, alice, GST_FIRST_AUDIO)
+    _, m = env.wait_line(alice, r"session-timeout (\d+) s, keepalive every (\d+) ms", 5)
+    print(f"  alice: Janus session-timeout {m.group(1)} s, keepalive every {m.group(2)} ms")
+    carol = env.aiortc_party("carol", CAROL, "carol", keepalive=1)
+    first_audio(env, carol, AIORTC_FIRST_AUDIO)
+    time.sleep(9)
+    print(f"  after 9 s: {env.wait_participants(['alice', 'carol'], timeout=1)}")
+    for line in env.log(alice).splitlines():
+        if "voicecall-session-ended" in line:
+            raise Failure(f"alice's call ended: {line}")
+    env.stop(alice)
+    env.stop(carol)
+    if "Timeout expired for session" in env.janus.tail(10 ** 6):
+        raise Failure(f"Janus expired a session:\n{env.janus.tail()}")
+    expect_mix("alice hears carol at the end", env.path("alice.wav"), [CAROL], [ALICE], -2.5, -0.3)
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("cases", nargs="*")
+    args = ap.parse_args()
+    if args.list:
+        for name, fn in CASES.items():
+            print(f"{name}: {fn.__doc__}")
+        return 0
+    if not os.path.exists("/usr/bin/janus"):
+        print("janus is not installed (apt-get install janus; tests/install-deps.sh): skipped")
+        return 77
+    failed = 0
+    for name in args.cases:
+        env = JanusEnv(args.build)
+        print(f"{name}: {' '.join(CASES[name].__doc__.split())}")
+        t0 = time.time()
+        try:
+            CASES[name](env)
+            env.check_output()
+            print(f"{name}: PASS ({time.time() - t0:.1f} s)")
+        except Failure as e:
+            failed += 1
+            print(f"{name}: FAIL: {e}")
+            for p in env.procs:
+                print(f"--- log of {p.name} ({p.logpath})")
+                print(env.log(p)[-1500:])
+            if env.janus:
+                print(f"--- janus ({env.janus.log})\n{env.janus.tail(1500)}")
+        finally:
+            env.cleanup()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
