@@ -54,6 +54,7 @@
  * |[
  * gst-launch-1.0 voicecapturebin ! voicecall listen=0.0.0.0:8080 ! voiceplaybackbin
  * gst-launch-1.0 voicecapturebin ! voicecall url=http://HOST:8080/call ! voiceplaybackbin
+ * gst-launch-1.0 voicecapturebin ! voicecall url="janus://HOST:8088/janus?room=1234&display=alice" ! voiceplaybackbin
  * ]|
  */
 #include "gstvoicecall.h"
@@ -1219,7 +1220,9 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
   g_object_class_install_property (gobject_class, PROP_URL,
       g_param_spec_string ("url", "URL",
           "Call this callee: an HTTP endpoint taking offers, e.g. http://host:8080/call (WHIP; "
-          "signaller::protocol=json for the aiortc /offer protocol). Creates the signaller.",
+          "signaller::protocol=json for the aiortc /offer protocol), or join a Janus "
+          "AudioBridge room: janus://host:8088/janus?room=1234&display=NAME&pin=PIN. Creates "
+          "the signaller.",
           nullptr, flags));
   g_object_class_install_property (gobject_class, PROP_LISTEN,
       g_param_spec_string ("listen", "Listen",
@@ -1359,6 +1362,7 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class, "Voice call", "Filter/Network/WebRTC",
       "A two-way WebRTC voice call: sends the Opus RTP it receives and outputs the far "
-      "end's, with SDP offer/answer over a signaller (HTTP WHIP/JSON or in-process)",
+      "end's, with SDP offer/answer over a signaller (HTTP WHIP/JSON, Janus AudioBridge or "
+      "in-process)",
       "gst-voicecall developers");
 }
