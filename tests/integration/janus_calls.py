@@ -254,6 +254,39 @@ def case_keepalive(env):
     expect_mix("alice hears carol at the end", env.path("alice.wav"), [CAROL], [ALICE], -2.5, -0.3)
 
 
+def case_options(env):
+    """alice creates room 4242 (create=true, with a secret) and joins it muted with bitrate and
+    expected_loss; carol (aiortc) joins it: the room exists at 48 kHz, listparticipants shows
+    alice muted, carol's recording has no 440 Hz (Janus leaves a muted participant out of the
+    mix) and alice hears carol"""
+    env.start_janus(rooms={})
+    room = 4242
+    url = env.janus.janus_url(room, display="alice", create="true", secret="s3cret",
+                              pin=PIN, muted="true", bitrate=24000, expected_loss=10)
+    alice = env.gst_launch("alice", env.party(ALICE, [f"url={url}", "ice-addresses=127.0.0.1"],
+                                              env.path("alice.wav")))
+    first_audio(env, alice, GST_FIRST_AUDIO)
+    rooms = {r["room"]: r for r in env.janus.request({"request": "list"})["list"]}
+    if room not in rooms or rooms[room]["sampling_rate"] != 48000 or not rooms[room]["pin_required"]:
+        raise Failure(f"room {room} was not created at 48 kHz with a PIN: {rooms}")
+    print(f"  created: {rooms[room]}")
+    carol = env.aiortc_party("carol", CAROL, "carol", room=room)
+    first_audio(env, carol, AIORTC_FIRST_AUDIO)
+    parts = {p["display"]: p for p in env.janus.participants(room)}
+    print(f"  listparticipants: {sorted(parts.values(), key=lambda p: p['display'])}")
+    if sorted(parts) != ["alice", "carol"] or not parts["alice"]["muted"] or parts["carol"]["muted"]:
+        raise Failure(f"expected alice muted and carol not: {parts}")
+    time.sleep(3)
+    env.stop(alice)
+    env.stop(carol)
+    expect_mix("alice hears carol", env.path("alice.wav"), [CAROL], [ALICE], -2.5, -0.3)
+    levels, floor = tone_levels(env.path("carol.wav"), [ALICE], -2.5, -0.5)
+    print(f"  carol hears muted alice at {levels[ALICE]:.1f} dB (floor {floor:.1f} dB; her tone "
+          f"reaches the others at about -8 dB)")
+    if levels[ALICE] > -60:
+        raise Failure(f"carol hears muted alice: {levels[ALICE]:.1f} dB, floor {floor:.1f} dB")
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
