@@ -149,6 +149,8 @@ struct GstVoiceJanusSignallerPrivate {
   Req *poll = nullptr;
   std::set<Req *> reqs;
   std::map<guint64, Participant> participants;
+  bool control_muted = false;        /* the element's mute / hold of the session */
+  bool sent_muted = false;           /* what Janus was last told */
 };
 
 struct _GstVoiceJanusSignaller {
@@ -463,6 +465,8 @@ participant_left (Self *self, guint64 id)
   post_room_event (self, "participant-left", id, display);
 }
 
+static void send_configure (Self *self);
+
 static void
 handle_answer (Self *self, JsonObject *jsep)
 {
@@ -483,6 +487,8 @@ handle_answer (Self *self, JsonObject *jsep)
   }
   priv->answered = true;
   priv->phase = Phase::JOINED;
+  if (priv->sent_muted != (priv->t.muted || priv->control_muted))
+    send_configure (self);
   std::shared_ptr<GstWebRTCSessionDescription> answer (
       gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp.release ()),
       gst_webrtc_session_description_free);
@@ -698,11 +704,13 @@ flush (Self *self)
   });
 }
 
+/* Muted in the room: the signaller's muted (or the URL's), or the element's mute / hold. */
 static void
-set_media_options (Self *self, JsonObject *body, bool muted)
+set_media_options (Self *self, JsonObject *body)
 {
   auto *priv = self->priv;
-  json_object_set_boolean_member (body, "muted", muted);
+  priv->sent_muted = priv->t.muted || priv->control_muted;
+  json_object_set_boolean_member (body, "muted", priv->sent_muted);
   if (priv->t.bitrate > 0)
     json_object_set_int_member (body, "bitrate", priv->t.bitrate);
   if (priv->t.expected_loss >= 0)
@@ -724,7 +732,7 @@ maybe_join (Self *self)
     json_object_set_string_member (body, "display", priv->t.display.c_str ());
   if (!priv->t.pin.empty ())
     json_object_set_string_member (body, "pin", priv->t.pin.c_str ());
-  set_media_options (self, body, priv->t.muted);
+  set_media_options (self, body);
   JsonObject *jsep = json_object_new ();
   json_object_set_string_member (jsep, "type", "offer");
   vc::GUnique<gchar> sdp (gst_sdp_message_as_text (priv->offer->sdp));
@@ -898,6 +906,7 @@ janus_start (GstVoiceSignaller *signaller, GError **error)
     priv->gathered = priv->eoc_sent = priv->trickling = false;
     priv->keepalive_ms = kDefaultKeepaliveMs;
     priv->participants.clear ();
+    priv->control_muted = priv->sent_muted = false;
     GST_INFO_OBJECT (self, "session %s: joining room %" G_GUINT64_FORMAT " on %s",
         priv->id.c_str (), t.room, t.api.c_str ());
     std::string id = priv->id, url = s.url;
@@ -996,6 +1005,9 @@ janus_end_session (GstVoiceSignaller *signaller, const gchar *session_id, const 
   });
 }
 
+static void janus_session_control (GstVoiceSignaller *signaller, const gchar *session_id,
+    gboolean muted, gboolean held);
+
 static void
 gst_voice_janus_signaller_iface_init (GstVoiceSignallerInterface *iface)
 {
@@ -1004,6 +1016,44 @@ gst_voice_janus_signaller_iface_init (GstVoiceSignallerInterface *iface)
   iface->send_sdp = janus_send_sdp;
   iface->add_ice = janus_add_ice;
   iface->end_session = janus_end_session;
+  iface->session_control = janus_session_control;
+}
+
+/* "configure" with our muted, bitrate and expected_loss, once joined (a change before is
+ * sent when the answer comes). */
+static void
+send_configure (Self *self)
+{
+  auto *priv = self->priv;
+  if (priv->phase != Phase::JOINED)
+    return;
+  JsonObject *body = json_object_new ();
+  json_object_set_string_member (body, "request", "configure");
+  set_media_options (self, body);
+  GST_INFO_OBJECT (self, "configure: muted %d, bitrate %d, expected_loss %d", priv->sent_muted,
+      priv->t.bitrate, priv->t.expected_loss);
+  plugin_message (self, body, nullptr, priv->timeout, [self] (Reply &r) {
+    if (!r.failure.empty () || !janus_error (r.object ()).empty ())
+      GST_WARNING_OBJECT (self, "%s: %s", r.what.c_str (), r.failure.empty () ?
+          janus_error (r.object ()).c_str () : r.failure.c_str ());
+  });
+}
+
+static void
+janus_session_control (GstVoiceSignaller *signaller, const gchar *session_id, gboolean muted,
+    gboolean held)
+{
+  auto *self = GST_VOICE_JANUS_SIGNALLER (signaller);
+  std::string id (session_id);
+  bool silent = muted || held;
+  self->priv->rt.call ([self, id, silent] {
+    auto *priv = self->priv;
+    if (id != priv->id || priv->control_muted == silent)
+      return;
+    priv->control_muted = silent;
+    if (priv->sent_muted != (priv->t.muted || silent))
+      send_configure (self);
+  });
 }
 
 /* A change of muted, bitrate or expected-loss during a call: "configure". */
@@ -1025,18 +1075,7 @@ reconfigure (Self *self)
     if (loss >= 0)
       priv->t.expected_loss = loss;
     priv->t.muted = muted;
-    if (priv->phase != Phase::JOINED && priv->phase != Phase::JOINING)
-      return;
-    JsonObject *body = json_object_new ();
-    json_object_set_string_member (body, "request", "configure");
-    set_media_options (self, body, muted);
-    GST_INFO_OBJECT (self, "configure: muted %d, bitrate %d, expected_loss %d", muted,
-        priv->t.bitrate, priv->t.expected_loss);
-    plugin_message (self, body, nullptr, priv->timeout, [self] (Reply &r) {
-      if (!r.failure.empty () || !janus_error (r.object ()).empty ())
-        GST_WARNING_OBJECT (self, "%s: %s", r.what.c_str (), r.failure.empty () ?
-            janus_error (r.object ()).c_str () : r.failure.c_str ());
-    });
+    send_configure (self);
   });
 }
 

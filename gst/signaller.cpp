@@ -163,6 +163,17 @@ gst_voice_signaller_offer_ice_servers (GstVoiceSignaller *self, const gchar *con
 }
 
 void
+gst_voice_signaller_session_control (GstVoiceSignaller *self, const gchar *session_id,
+    gboolean muted, gboolean held)
+{
+  g_return_if_fail (GST_IS_VOICE_SIGNALLER (self));
+  g_return_if_fail (session_id != nullptr);
+  auto *iface = GST_VOICE_SIGNALLER_GET_IFACE (self);
+  if (iface->session_control)
+    iface->session_control (self, session_id, muted, held);
+}
+
+void
 gst_voice_signaller_emit_session_requested (GstVoiceSignaller *self, const gchar *session_id,
     const gchar *peer, const GstWebRTCSessionDescription *offer)
 {

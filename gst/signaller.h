@@ -22,6 +22,10 @@
  *   offer_ice_servers()  the element's own STUN/TURN servers, which a signaller may pass on
  *                  to its peers (a WHIP server in Link headers) unless it was given others.
  *   Both default to an "ice-servers" string-array property, if the implementation has one.
+ *   session_control()  the element's mute / hold of a session changed (and, at its start, if
+ *                  it starts muted or held): a protocol that carries it (a Janus room's
+ *                  "configure" muted) tells its peer. Optional; the audio itself is already
+ *                  silenced by the element either way.
  *
  * Signaller → element (signals; may be emitted from any thread):
  *   "session-requested" (id, peer, offer-or-NULL)  a session begins: with a remote offer
@@ -67,6 +71,8 @@ struct _GstVoiceSignallerInterface {
   void (*end_session) (GstVoiceSignaller *self, const gchar *session_id, const gchar *reason);
   gchar **(*get_ice_servers) (GstVoiceSignaller *self);
   void (*offer_ice_servers) (GstVoiceSignaller *self, const gchar *const *servers);
+  void (*session_control) (GstVoiceSignaller *self, const gchar *session_id, gboolean muted,
+      gboolean held);
 };
 
 gboolean gst_voice_signaller_start (GstVoiceSignaller *self, GError **error);
@@ -81,6 +87,9 @@ void gst_voice_signaller_end_session (GstVoiceSignaller *self, const gchar *sess
 gchar **gst_voice_signaller_get_ice_servers (GstVoiceSignaller *self);
 void gst_voice_signaller_offer_ice_servers (GstVoiceSignaller *self,
     const gchar *const *servers);
+
+void gst_voice_signaller_session_control (GstVoiceSignaller *self, const gchar *session_id,
+    gboolean muted, gboolean held);
 
 /* For implementations: emit the interface's signals. */
 void gst_voice_signaller_emit_session_requested (GstVoiceSignaller *self,

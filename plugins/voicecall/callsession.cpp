@@ -270,9 +270,11 @@ CallSession::build ()
   post (gst_structure_new ("voicecall-session-started", "role", G_TYPE_STRING,
       config_.offerer ? "caller" : "callee", nullptr));
   post_state ("connecting", gst_structure_new_empty ("voicecall-session-state"));
-  if (muted_ || held_) /* the element's mute / hold applies from the start */
+  if (muted_ || held_) { /* the element's mute / hold applies from the start */
     post (gst_structure_new ("voicecall-control", "muted", G_TYPE_BOOLEAN, muted_.load (),
         "held", G_TYPE_BOOLEAN, held_.load (), nullptr));
+    gst_voice_signaller_session_control (signaller_.get (), id_.c_str (), muted_, held_);
+  }
   return true;
 }
 
@@ -1044,9 +1046,11 @@ CallSession::apply_control ()
   held_ = held;
   GST_INFO_OBJECT (bin_, "session %s: %s, %s", id_.c_str (), muted ? "muted" : "not muted",
       held ? "on hold" : "not on hold");
-  if (!ending_)
+  if (!ending_) {
     post (gst_structure_new ("voicecall-control", "muted", G_TYPE_BOOLEAN, muted, "held",
         G_TYPE_BOOLEAN, held, nullptr));
+    gst_voice_signaller_session_control (signaller_.get (), id_.c_str (), muted, held);
+  }
 }
 
 void

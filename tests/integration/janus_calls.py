@@ -10,9 +10,9 @@ each recording, at the participants' tones.
 Usage: janus_calls.py --build BUILD_DIR CASE [CASE ...]    (--list for the cases)
 """
 import argparse
-import json
 import os
 import re
+import subprocess
 import sys
 import time
 import wave
@@ -107,13 +107,13 @@ class JanusEnv(Env):
         return self.gst_launch(name, self.party(freq, [f"url={url}", "ice-addresses=127.0.0.1",
                                                        *extra], self.path(name + ".wav")))
 
-    def cli_party(self, name, freq, display, pin=PIN, room=ROOM, url=None, extra=()):
+    def cli_party(self, name, freq, display, pin=PIN, room=ROOM, url=None, extra=(), stdin=None):
         url = url or self.janus.janus_url(room)
         argv = [self.cli, "join", url, "--display", display, "--source", f"tone:{freq:.0f}",
                 "--sink", f"wav:{self.path(name + '.wav')}", "--ice-address", "127.0.0.1", "-q"]
         if pin:
             argv += ["--pin", pin]
-        return self.start(name, argv + list(extra))
+        return self.start(name, argv + list(extra), stdin=stdin)
 
     def aiortc_party(self, name, freq, display, pin=PIN, room=ROOM, keepalive=20):
         return self.start(name, [PY, AIORTC_JANUS, "--url", self.janus.url, "--room", str(room),
@@ -256,9 +256,10 @@ def case_keepalive(env):
 
 def case_options(env):
     """alice creates room 4242 (create=true, with a secret) and joins it muted with bitrate and
-    expected_loss; carol (aiortc) joins it: the room exists at 48 kHz, listparticipants shows
-    alice muted, carol's recording has no 440 Hz (Janus leaves a muted participant out of the
-    mix) and alice hears carol"""
+    expected_loss; carol (aiortc) and bob (gst-voicecall join) join it: the room exists at
+    48 kHz, listparticipants shows alice muted and carol hears no 440 Hz (Janus leaves a muted
+    participant out of the mix); then bob's `m` key mutes him: Janus shows him muted too
+    (configure) and carol stops hearing his 660 Hz"""
     env.start_janus(rooms={})
     room = 4242
     url = env.janus.janus_url(room, display="alice", create="true", secret="s3cret",
@@ -272,19 +273,41 @@ def case_options(env):
     print(f"  created: {rooms[room]}")
     carol = env.aiortc_party("carol", CAROL, "carol", room=room)
     first_audio(env, carol, AIORTC_FIRST_AUDIO)
-    parts = {p["display"]: p for p in env.janus.participants(room)}
-    print(f"  listparticipants: {sorted(parts.values(), key=lambda p: p['display'])}")
-    if sorted(parts) != ["alice", "carol"] or not parts["alice"]["muted"] or parts["carol"]["muted"]:
-        raise Failure(f"expected alice muted and carol not: {parts}")
-    time.sleep(3)
-    env.stop(alice)
-    env.stop(carol)
+    bob = env.cli_party("bob", BOB, "bob", room=room, stdin=subprocess.PIPE)
+    first_audio(env, bob, CLI_FIRST_AUDIO)
+
+    def muted():
+        return {p["display"]: p["muted"] for p in env.janus.participants(room)}
+    print(f"  listparticipants (muted): {muted()}")
+    if muted() != {"alice": True, "bob": False, "carol": False}:
+        raise Failure(f"expected alice muted, bob and carol not: {muted()}")
+    t_all = time.monotonic()
+    time.sleep(2)
+    t_m = time.monotonic()
+    bob.stdin.write(b"m\n")
+    bob.stdin.flush()
+    env.wait_line(bob, r"muted \(they hear silence\)", 5, after=t_m)
+    deadline = time.monotonic() + 3
+    while muted().get("bob") is not True:
+        if time.monotonic() > deadline:
+            raise Failure(f"bob's mute did not reach Janus: {muted()}")
+        time.sleep(0.05)
+    print(f"  after bob's m, in {(time.monotonic() - t_m) * 1000:.0f} ms: {muted()}")
+    time.sleep(2.5)
+    t_stop = time.monotonic()
+    for p in (bob, alice, carol):
+        env.stop(p)
     expect_mix("alice hears carol", env.path("alice.wav"), [CAROL], [ALICE], -2.5, -0.3)
-    levels, floor = tone_levels(env.path("carol.wav"), [ALICE], -2.5, -0.5)
-    print(f"  carol hears muted alice at {levels[ALICE]:.1f} dB (floor {floor:.1f} dB; her tone "
-          f"reaches the others at about -8 dB)")
-    if levels[ALICE] > -60:
-        raise Failure(f"carol hears muted alice: {levels[ALICE]:.1f} dB, floor {floor:.1f} dB")
+    before = (t_all + 0.3 - t_stop, t_m - 0.2 - t_stop)
+    after = (t_m + 1.0 - t_stop, -0.3)
+    for label, window, bob_heard in (("before", before, True), ("after", after, False)):
+        levels, floor = tone_levels(env.path("carol.wav"), [ALICE, BOB], *window)
+        print(f"  carol, {label} bob's m: alice (muted) {levels[ALICE]:.1f} dB, bob "
+              f"{levels[BOB]:.1f} dB (floor {floor:.1f} dB; a tone that is there: about -8 dB; absent: under -45 dB)")
+        if levels[ALICE] > -45:
+            raise Failure(f"carol hears muted alice {label} bob's m: {levels[ALICE]:.1f} dB")
+        if (levels[BOB] > -30) != bob_heard:
+            raise Failure(f"carol {label} bob's m: bob at {levels[BOB]:.1f} dB")
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
