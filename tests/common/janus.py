@@ -132,6 +132,7 @@ admin: {{
         cfg = self.write_config()
         log = open(self.log, "w")
         env = dict(os.environ)
+        env.pop("LD_PRELOAD", None)   # a sanitizer run's libasan is not Janus's
         if self.loopback_shim:
             env["LD_PRELOAD"] = self.loopback_shim
         self.proc = subprocess.Popen([JANUS, "-F", cfg, "-C", os.path.join(cfg, "janus.jcfg"),
