@@ -317,6 +317,37 @@ def case_options(env):
             raise Failure(f"carol {label} bob's m: bob at {levels[BOB]:.1f} dB")
 
 
+def case_janus_ends(env):
+    """the room is destroyed during the call (AudioBridge "destroy" with its secret): bob's
+    join ends it as a remote hang-up (exit 0); then Janus is killed during alice's call:
+    gst-launch ends with an element error saying Janus was lost (exit 1), within seconds"""
+    env.start_janus(rooms={ROOM: {"pin": PIN, "secret": "s3cret"}})
+    bob = env.cli_party("bob", BOB, "bob")
+    first_audio(env, bob, CLI_FIRST_AUDIO)
+    t = time.monotonic()
+    reply = env.janus.request({"request": "destroy", "room": ROOM, "secret": "s3cret"})
+    if reply.get("audiobridge") != "destroyed":
+        raise Failure(f"destroy: {reply}")
+    rc, t_end = env.exits_by_itself(bob, 15)
+    _, m = env.wait_line(bob, r"ended: (.*)", 1)
+    print(f"  room destroyed: bob exits {rc} after {t_end - t:.2f} s: {m.group(0)}")
+    if rc != 0 or "remote hang-up" not in m.group(1):
+        raise Failure(f"bob: exit {rc}, {m.group(0)}")
+
+    env.janus.stop()
+    env.start_janus(rooms={ROOM: {"pin": PIN}})
+    alice = env.gst_party("alice", ALICE, "alice")
+    first_audio(env, alice, GST_FIRST_AUDIO)
+    t = time.monotonic()
+    env.janus.proc.kill()
+    env.janus.proc.wait()
+    rc, t_end = env.exits_by_itself(alice, 15)
+    _, m = env.wait_line(alice, r"ERROR: from element .*voicecall0: (.*)", 1)
+    print(f"  Janus killed: alice exits {rc} after {t_end - t:.2f} s: {m.group(1)[:120]}")
+    if rc != 1 or "lost Janus" not in m.group(1):
+        raise Failure(f"alice: exit {rc}, {m.group(0)}")
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
