@@ -234,13 +234,15 @@ request (Self *self, const std::string &path, JsonObject *body, guint timeout_ms
   req->self = self;
   req->what = std::string (body ? "POST " : "GET ") + url;
   req->done = std::move (done);
-  req->msg = vc::adopt (soup_message_new (body ? "POST" : "GET", url.c_str ()));
+  /* No session: stopped (a hang-up's next step after stop () gave up waiting for it). */
+  if (priv->session)
+    req->msg = vc::adopt (soup_message_new (body ? "POST" : "GET", url.c_str ()));
   if (!req->msg) {
     if (body)
       json_object_unref (body);
     Reply r;
     r.what = req->what;
-    r.failure = "not a valid URL";
+    r.failure = priv->session ? "not a valid URL" : "stopped";
     req->done (r);
     return;
   }
@@ -929,9 +931,10 @@ janus_stop (GstVoiceSignaller *signaller)
     /* running () is false: the replies of what is cancelled here are dropped. */
     stop_timers (self);
     if (priv->phase != Phase::ENDED || priv->sid) {
-      bool done = false;
-      hang_up (self, [&done] { done = true; });
-      priv->rt.drain ([&done] { return done; }, 2 * kHangUpTimeoutMs + 100);
+      /* Shared: a reply that comes after the waits below still finds it. */
+      auto done = std::make_shared<bool> (false);
+      hang_up (self, [done] { *done = true; });
+      priv->rt.drain ([done] { return *done; }, 2 * kHangUpTimeoutMs + 100);
     }
     priv->phase = Phase::ENDED;
     cancel_requests (self);
