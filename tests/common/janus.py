@@ -9,7 +9,8 @@
 It writes a config dir into `tmpdir`: janus.jcfg with only the AudioBridge plugin and the plain
 HTTP transport (each loaded from a folder that holds only its .so, so no other plugin or
 transport starts), ICE on the loopback interface only (`ice_enforce_list = "lo"`), the HTTP
-transport on 127.0.0.1 and a free port, and the rooms in janus.plugin.audiobridge.jcfg. Then it
+transport and the Admin API (admin_secret, audiobridge_handles ()) on 127.0.0.1 and free
+ports, and the rooms in janus.plugin.audiobridge.jcfg. Then it
 runs `janus -F <cfgdir>` and waits until the HTTP API answers `{"janus":"info"}`. stop() sends
 SIGTERM to that PID (SIGKILL after a grace time). Janus's log is in tmpdir/janus.log.
 
@@ -55,6 +56,8 @@ class Janus:
                  loopback_shim=None):
         self.dir = os.path.join(tmpdir, "janus")
         self.port = port or free_port()
+        self.admin_port = free_port()
+        self.admin_secret = "gst-voicecall-test-admin"
         self.url = f"http://127.0.0.1:{self.port}/janus"
         self.rooms = rooms if rooms is not None else {1234: {}}
         self.session_timeout = session_timeout
@@ -86,6 +89,7 @@ class Janus:
 	debug_level = {self.debug_level}
 	session_timeout = {self.session_timeout}
 	server_name = "gst-voicecall-test"
+	admin_secret = "{self.admin_secret}"
 }}
 media: {{
 	rtp_port_range = "20000-40000"
@@ -112,7 +116,10 @@ events: {{
 	https = false
 }}
 admin: {{
-	admin_http = false
+	admin_base_path = "/admin"
+	admin_http = true
+	admin_port = {self.admin_port}
+	admin_ip = "127.0.0.1"
 	admin_https = false
 }}
 """)
@@ -198,6 +205,26 @@ admin: {{
             return r["plugindata"]["data"]
         finally:
             self.api({"janus": "destroy"}, f"/{sid}")
+
+    def admin(self, body, path=""):
+        """A request to the Admin API (127.0.0.1 only, with the test's admin_secret)."""
+        body = {"transaction": os.urandom(6).hex(), "admin_secret": self.admin_secret, **body}
+        req = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}/admin{path}",
+                                     data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read())
+
+    def audiobridge_handles(self):
+        """The AudioBridge's own view of every handle (handle_info's plugin_specific: display,
+        muted, expected-loss, opus-bitrate, …)."""
+        out = []
+        for sid in self.admin({"janus": "list_sessions"}).get("sessions", []):
+            for hid in self.admin({"janus": "list_handles"}, f"/{sid}").get("handles", []):
+                info = self.admin({"janus": "handle_info"}, f"/{sid}/{hid}").get("info", {})
+                if info.get("plugin") == "janus.plugin.audiobridge":
+                    out.append(info.get("plugin_specific", {}))
+        return out
 
     def participants(self, room):
         data = self.request({"request": "listparticipants", "room": room})

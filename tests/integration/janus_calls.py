@@ -264,7 +264,8 @@ def case_keepalive(env):
 def case_options(env):
     """alice creates room 4242 (create=true, with a secret) and joins it muted with bitrate and
     expected_loss; carol (aiortc) and bob (gst-voicecall join) join it: the room exists at
-    48 kHz, listparticipants shows alice muted and carol hears no 440 Hz (Janus leaves a muted
+    48 kHz, listparticipants shows alice muted, Janus's Admin API her bitrate and
+    expected_loss, and carol hears no 440 Hz (Janus leaves a muted
     participant out of the mix); then bob's `m` key mutes him: Janus shows him muted too
     (configure) and carol stops hearing his 660 Hz"""
     env.start_janus(rooms={})
@@ -288,6 +289,12 @@ def case_options(env):
     print(f"  listparticipants (muted): {muted()}")
     if muted() != {"alice": True, "bob": False, "carol": False}:
         raise Failure(f"expected alice muted, bob and carol not: {muted()}")
+    handles = {h.get("display"): h for h in env.janus.audiobridge_handles()}
+    a = handles.get("alice", {})
+    print(f"  Admin API handle_info of alice: opus-bitrate {a.get('opus-bitrate')}, "
+          f"expected-loss {a.get('expected-loss')}, fec {a.get('fec')}")
+    if a.get("opus-bitrate") != 24000 or a.get("expected-loss") != 10:
+        raise Failure(f"alice's bitrate and expected_loss did not reach Janus: {a}")
     t_all = time.monotonic()
     time.sleep(2)
     t_m = time.monotonic()
