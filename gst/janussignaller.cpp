@@ -35,6 +35,7 @@ constexpr guint kHangUpTimeoutMs = 1000;     /* leave + destroy, each */
 constexpr guint kStopDrainMs = 500;
 constexpr guint kDefaultKeepaliveMs = 20000; /* until /info said the session timeout */
 constexpr guint kSamplingRate = 48000;
+constexpr guint kHoldFailureMs = 2000;       /* longest wait for the offer before failing */
 constexpr const char *kPlugin = "janus.plugin.audiobridge";
 
 enum class Phase { IDLE, ATTACHING, READY, JOINING, JOINED, ENDED };
@@ -150,6 +151,10 @@ struct GstVoiceJanusSignallerPrivate {
   std::set<Req *> reqs;
   std::map<guint64, Participant> participants;
   bool control_muted = false;        /* the element's mute / hold of the session */
+  /* A failure before our gathering completed: reported once it has (see fail ()). */
+  bool failure_held = false, failure_refused = false;
+  std::string failure;
+  guint failure_timer = 0;
   bool sent_muted = false;           /* what Janus was last told */
 };
 
@@ -370,6 +375,31 @@ hang_up (Self *self, std::function<void ()> done)
   });
 }
 
+static void
+report_failure (Self *self, const std::string &message, bool refused)
+{
+  std::string id = self->priv->id;
+  self->priv->rt.defer ([self, message, refused, id] {
+    if (refused)
+      gst_voice_signaller_emit_session_refused (GST_VOICE_SIGNALLER (self), id.c_str (),
+          message.c_str ());
+    gst_voice_signaller_emit_error (GST_VOICE_SIGNALLER (self), nullptr, message.c_str ());
+  });
+}
+
+/* A failure held until the offer: now. */
+static void
+release_failure (Self *self)
+{
+  auto *priv = self->priv;
+  if (!priv->failure_held)
+    return;
+  priv->failure_held = false;
+  priv->rt.cancel (priv->failure_timer);
+  priv->failure_timer = 0;
+  report_failure (self, priv->failure, priv->failure_refused);
+}
+
 /* The call cannot go on. `refused`: Janus refused to let us in (the room's answer to our
  * join): the session is refused, then the signaller reports the error. */
 static void
@@ -380,13 +410,24 @@ fail (Self *self, const std::string &message, bool refused = false)
     return;
   GST_WARNING_OBJECT (self, "%s", message.c_str ());
   hang_up (self, nullptr);
-  std::string id = priv->id;
-  priv->rt.defer ([self, message, refused, id] {
-    if (refused)
-      gst_voice_signaller_emit_session_refused (GST_VOICE_SIGNALLER (self), id.c_str (),
-          message.c_str ());
-    gst_voice_signaller_emit_error (GST_VOICE_SIGNALLER (self), nullptr, message.c_str ());
-  });
+  /* Janus can fail us (unreachable, not Janus) within a millisecond of start (), while the
+   * element is still setting up the session our "session-requested" asked for. Ending it
+   * then stops a webrtcbin that is still applying its local description: webrtcbin 1.22
+   * then runs a queued task of its thread at teardown and prints a GStreamer-CRITICAL
+   * (gst_segment_to_running_time, about 1 run in 70 on a loaded machine; also when the
+   * failure was reported as the offer came). The failure waits until the session is set up:
+   * until our gathering is complete (add_ice NULL), kHoldFailureMs at most. */
+  if (!priv->gathered) {
+    priv->failure_held = true;
+    priv->failure = message;
+    priv->failure_refused = refused;
+    priv->failure_timer = priv->rt.timeout (kHoldFailureMs, [self] {
+      self->priv->failure_timer = 0;
+      release_failure (self);
+    });
+    return;
+  }
+  report_failure (self, message, refused);
 }
 
 /* Janus ended the call (hangup, detached, the room destroyed). */
@@ -803,10 +844,15 @@ static void
 connect_janus (Self *self)
 {
   auto *priv = self->priv;
+  /* No connection or no answer: not reachable; an answer that is not Janus's: not Janus. */
   auto unreachable = [self] (const Reply &r) {
     auto *priv = self->priv;
-    fail (self, "Janus is not reachable at " + priv->t.api + ": " + r.what + ": " +
-        (r.failure.empty () ? janus_error (r.object ()) : r.failure));
+    bool answered = r.failure.empty () || r.failure.rfind ("HTTP ", 0) == 0;
+    std::string why = r.failure.empty () ? janus_error (r.object ()) : r.failure;
+    if (why.empty ())
+      why = "not a Janus answer";
+    fail (self, std::string (answered ? "no Janus API at " : "Janus is not reachable at ") +
+        priv->t.api + ": " + r.what + ": " + why);
   };
   priv->phase = Phase::ATTACHING;
   request (self, "/info", nullptr, priv->timeout, [self, unreachable] (Reply &r) {
@@ -909,6 +955,7 @@ janus_start (GstVoiceSignaller *signaller, GError **error)
     priv->keepalive_ms = kDefaultKeepaliveMs;
     priv->participants.clear ();
     priv->control_muted = priv->sent_muted = false;
+    priv->failure_held = false;
     GST_INFO_OBJECT (self, "session %s: joining room %" G_GUINT64_FORMAT " on %s",
         priv->id.c_str (), t.room, t.api.c_str ());
     std::string id = priv->id, url = s.url;
@@ -930,6 +977,9 @@ janus_stop (GstVoiceSignaller *signaller)
   priv->rt.stop ([self, priv] {
     /* running () is false: the replies of what is cancelled here are dropped. */
     stop_timers (self);
+    priv->rt.cancel (priv->failure_timer);
+    priv->failure_timer = 0;
+    priv->failure_held = false;
     if (priv->phase != Phase::ENDED || priv->sid) {
       /* Shared: a reply that comes after the waits below still finds it. */
       auto done = std::make_shared<bool> (false);
@@ -983,6 +1033,11 @@ janus_add_ice (GstVoiceSignaller *signaller, const gchar *session_id, guint mlin
   std::string cand (candidate ? candidate : "");
   in_thread (self, [self, id, mline_index, end, cand] {
     auto *priv = self->priv;
+    if (id == priv->id && end && priv->failure_held) {
+      priv->gathered = true;
+      release_failure (self);
+      return;
+    }
     if (id != priv->id || priv->phase == Phase::ENDED)
       return;
     if (end)
