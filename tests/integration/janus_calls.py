@@ -355,6 +355,56 @@ def case_janus_ends(env):
         raise Failure(f"alice: exit {rc}, {m.group(0)}")
 
 
+def case_not_janus(env):
+    """a URL whose server is not Janus: one that answers HTML, one that answers HTTP 500, one
+    that takes the connection and never answers (signaller::timeout=1000): each an element
+    error saying so, within seconds; a garbage reply crashes nothing"""
+    import http.server
+    import socketserver
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def reply(self):
+            if self.server.mode == "silent":
+                time.sleep(5)
+                return
+            body = b"<html>not janus</html>" if self.server.mode == "html" else b'{"oops'
+            self.send_response(200 if self.server.mode == "html" else 500)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = reply
+
+    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+
+    cases = [("html", r"no Janus API at .*: GET .*/janus/info: HTTP 200, not JSON"),
+             ("500", r"no Janus API at .*: GET .*/janus/info: HTTP 500"),
+             ("silent", r"Janus is not reachable at .*: GET .*/janus/info: no answer within")]
+    for mode, pattern in cases:
+        server = Server(("127.0.0.1", 0), Handler)
+        server.mode = mode
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"janus://127.0.0.1:{server.server_address[1]}/janus?room={ROOM}&display=x"
+            p = env.gst_launch(mode, env.party(440, [f"url={url}", "ice-addresses=127.0.0.1",
+                                                     "signaller::timeout=1000"],
+                                               env.path(mode + ".wav")))
+            rc, t = env.exits_by_itself(p, 20)
+            _, m = env.wait_line(p, r"ERROR: from element .*voicecall0: (.*)", 1)
+            print(f"  {mode}: exit {rc} after {t - p.started:.2f} s: {m.group(1)[:110]}")
+            if rc != 1 or not re.search(pattern, m.group(1)):
+                raise Failure(f"{mode}: exit {rc}: {m.group(1)}")
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
