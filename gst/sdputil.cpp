@@ -114,6 +114,20 @@ add_telephone_events (GstSDPMessage *msg, guint index,
   }
 }
 
+void
+set_ssrc (GstSDPMessage *msg, guint index, guint32 ssrc, const std::string &cname)
+{
+  if (index >= gst_sdp_message_medias_len (msg))
+    return;
+  GstSDPMedia *m = &g_array_index (msg->medias, GstSDPMedia, index);
+  for (guint i = gst_sdp_media_attributes_len (m); i-- > 0;) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, i);
+    if (!g_strcmp0 (a->key, "ssrc") || !g_strcmp0 (a->key, "ssrc-group"))
+      gst_sdp_media_remove_attribute (m, i);
+  }
+  gst_sdp_media_add_attribute (m, "ssrc", (std::to_string (ssrc) + " cname:" + cname).c_str ());
+}
+
 GstWebRTCSessionDescription *
 copy (const GstWebRTCSessionDescription *desc)
 {

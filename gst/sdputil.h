@@ -34,6 +34,10 @@ GstWebRTCSessionDescription *copy (const GstWebRTCSessionDescription *desc);
 /* The SDP text of a description. */
 std::string to_text (const GstWebRTCSessionDescription *desc);
 
+/* Media `index` says it sends from `ssrc` (a=ssrc:SSRC cname:CNAME, RFC 5576) and from no
+ * other: any a=ssrc / a=ssrc-group already there is removed. */
+void set_ssrc (GstSDPMessage *msg, guint index, guint32 ssrc, const std::string &cname);
+
 /* ICE candidates (added for the HTTP signallers, which fold them into SDP bodies). */
 
 /* One ICE candidate of one m-line, as webrtcbin gives it: "candidate:1 1 UDP ...". */

@@ -14,6 +14,7 @@ enum {
   SIGNAL_SESSION_REFUSED,
   SIGNAL_ERROR,
   SIGNAL_ACCEPT_SESSION,
+  SIGNAL_MESSAGE,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -90,6 +91,10 @@ gst_voice_signaller_default_init (GstVoiceSignallerInterface *iface)
   signals[SIGNAL_ACCEPT_SESSION] = g_signal_new ("accept-session", type, G_SIGNAL_RUN_LAST, 0,
       vc::control::accept_accumulator, nullptr, nullptr, G_TYPE_BOOLEAN, 3, G_TYPE_STRING,
       G_TYPE_STRING, GST_TYPE_STRUCTURE | G_SIGNAL_TYPE_STATIC_SCOPE);
+  /* (session-id or NULL, structure) */
+  signals[SIGNAL_MESSAGE] = g_signal_new ("message", type, G_SIGNAL_RUN_LAST, 0, nullptr,
+      nullptr, nullptr, G_TYPE_NONE, 2, G_TYPE_STRING,
+      GST_TYPE_STRUCTURE | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
 gboolean
@@ -158,6 +163,17 @@ gst_voice_signaller_offer_ice_servers (GstVoiceSignaller *self, const gchar *con
 }
 
 void
+gst_voice_signaller_session_control (GstVoiceSignaller *self, const gchar *session_id,
+    gboolean muted, gboolean held)
+{
+  g_return_if_fail (GST_IS_VOICE_SIGNALLER (self));
+  g_return_if_fail (session_id != nullptr);
+  auto *iface = GST_VOICE_SIGNALLER_GET_IFACE (self);
+  if (iface->session_control)
+    iface->session_control (self, session_id, muted, held);
+}
+
+void
 gst_voice_signaller_emit_session_requested (GstVoiceSignaller *self, const gchar *session_id,
     const gchar *peer, const GstWebRTCSessionDescription *offer)
 {
@@ -207,4 +223,11 @@ gst_voice_signaller_emit_accept_session (GstVoiceSignaller *self, const gchar *s
   gboolean accept = TRUE;
   g_signal_emit (self, signals[SIGNAL_ACCEPT_SESSION], 0, session_id, peer, headers, &accept);
   return accept;
+}
+
+void
+gst_voice_signaller_emit_message (GstVoiceSignaller *self, const gchar *session_id,
+    const GstStructure *structure)
+{
+  g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, session_id, structure);
 }

@@ -22,6 +22,10 @@
  *   offer_ice_servers()  the element's own STUN/TURN servers, which a signaller may pass on
  *                  to its peers (a WHIP server in Link headers) unless it was given others.
  *   Both default to an "ice-servers" string-array property, if the implementation has one.
+ *   session_control()  the element's mute / hold of a session changed (and, at its start, if
+ *                  it starts muted or held): a protocol that carries it (a Janus room's
+ *                  "configure" muted) tells its peer. Optional; the audio itself is already
+ *                  silenced by the element either way.
  *
  * Signaller → element (signals; may be emitted from any thread):
  *   "session-requested" (id, peer, offer-or-NULL)  a session begins: with a remote offer
@@ -40,6 +44,10 @@
  *                  refuses the call (an HTTP server answers 403 with a problem text); the
  *                  first FALSE stops the emission. No handler: accepted. Emitted in the
  *                  signaller's thread: a handler must not block.
+ *   "message" (id-or-NULL, structure)              something the protocol tells that the
+ *                  application may want (a Janus room's participants joining, leaving,
+ *                  talking): the element posts the structure on the bus as an element
+ *                  message (with the session-id added), and does nothing else with it.
  */
 #pragma once
 
@@ -63,6 +71,8 @@ struct _GstVoiceSignallerInterface {
   void (*end_session) (GstVoiceSignaller *self, const gchar *session_id, const gchar *reason);
   gchar **(*get_ice_servers) (GstVoiceSignaller *self);
   void (*offer_ice_servers) (GstVoiceSignaller *self, const gchar *const *servers);
+  void (*session_control) (GstVoiceSignaller *self, const gchar *session_id, gboolean muted,
+      gboolean held);
 };
 
 gboolean gst_voice_signaller_start (GstVoiceSignaller *self, GError **error);
@@ -78,6 +88,9 @@ gchar **gst_voice_signaller_get_ice_servers (GstVoiceSignaller *self);
 void gst_voice_signaller_offer_ice_servers (GstVoiceSignaller *self,
     const gchar *const *servers);
 
+void gst_voice_signaller_session_control (GstVoiceSignaller *self, const gchar *session_id,
+    gboolean muted, gboolean held);
+
 /* For implementations: emit the interface's signals. */
 void gst_voice_signaller_emit_session_requested (GstVoiceSignaller *self,
     const gchar *session_id, const gchar *peer, const GstWebRTCSessionDescription *offer);
@@ -90,6 +103,8 @@ void gst_voice_signaller_emit_session_refused (GstVoiceSignaller *self, const gc
     const gchar *reason);
 void gst_voice_signaller_emit_error (GstVoiceSignaller *self, const gchar *session_id,
     const gchar *message);
+void gst_voice_signaller_emit_message (GstVoiceSignaller *self, const gchar *session_id,
+    const GstStructure *structure);
 /* TRUE if the session is accepted (also when nothing is connected to "accept-session"). */
 gboolean gst_voice_signaller_emit_accept_session (GstVoiceSignaller *self,
     const gchar *session_id, const gchar *peer, const GstStructure *headers);

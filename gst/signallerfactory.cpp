@@ -3,11 +3,17 @@
 
 #include "httpclientsignaller.h"
 #include "httpserversignaller.h"
+#include "janussignaller.h"
 
 GstVoiceSignaller *
 gst_voice_signaller_new_for_url (const gchar *url)
 {
   g_return_val_if_fail (url != nullptr, nullptr);
+  if (g_str_has_prefix (url, "janus://") || g_str_has_prefix (url, "januss://")) {
+    auto *janus = gst_voice_janus_signaller_new ();
+    g_object_set (janus, "url", url, nullptr);
+    return GST_VOICE_SIGNALLER (janus);
+  }
   auto *client = gst_voice_http_client_signaller_new ();
   g_object_set (client, "url", url, nullptr);
   return GST_VOICE_SIGNALLER (client);

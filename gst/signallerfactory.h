@@ -1,7 +1,8 @@
 /* gst-voicecall: signallers from the voicecall element's url= and listen=.
  *
  * The element knows the signaller interface only; this is where a URL or a listen address
- * becomes a protocol's implementation (today HTTP: WHIP and the aiortc JSON protocol). The
+ * becomes a protocol's implementation: janus:// (januss://) a Janus AudioBridge participant,
+ * any other URL an HTTP client (WHIP and the aiortc JSON protocol). The
  * signaller checks what it was given when it starts, and says there what is wrong.
  */
 #pragma once

@@ -12,6 +12,7 @@ int analyze (int argc, char **argv);
 int score (int argc, char **argv);
 int serve (int argc, char **argv);
 int call (int argc, char **argv);
+int join (int argc, char **argv);
 
 /* Initialises GStreamer and makes sure this build's plugin is found. */
 bool init (int *argc, char ***argv);

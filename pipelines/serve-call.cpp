@@ -355,6 +355,25 @@ track (Status *st, GstMessage *m)
           muted ? "muted (they hear silence)" : "unmuted");
     c.muted = muted;
     c.held = held;
+  } else if (!strcmp (name, "janus-room")) {
+    /* A conference room's events (join janus://…): who is in the room. */
+    std::string event = str (s, "event"), who = str (s, "display");
+    guint64 room = 0, pid = 0;
+    gst_structure_get_uint64 (s, "room", &room);
+    gst_structure_get_uint64 (s, "id", &pid);
+    if (who.empty ())
+      who = "participant " + std::to_string (pid);
+    if (event == "joined") {
+      gint n = 0;
+      gst_structure_get_int (s, "participants", &n);
+      say ("room %" G_GUINT64_FORMAT ": joined as %s (id %" G_GUINT64_FORMAT "), %d other(s) "
+          "in the room", room, who.c_str (), pid, n);
+    } else if (event == "participant-joined" || event == "participant-left") {
+      say ("room %" G_GUINT64_FORMAT ": %s %s", room, who.c_str (),
+          event == "participant-joined" ? "joined" : "left");
+    } else if (event == "muted" || event == "unmuted") {
+      say ("room %" G_GUINT64_FORMAT ": %s %s", room, who.c_str (), event.c_str ());
+    }
   } else if (!strcmp (name, "voicecall-dtmf")) {
     guint ms = 0;
     gst_structure_get_uint (s, "duration-ms", &ms);
@@ -613,7 +632,7 @@ run_party (const char *role, const std::string &description, const CommonOptions
     runner.on_started = [started, pipeline] { started (pipeline); };
   guard_levels (pipeline);
   Status status;
-  bool caller = !strcmp (role, "call");
+  bool caller = role[0] != 's'; /* call, join: one call, and the exit status says how it ended */
   runner.on_element_message = [&status, &runner, caller] (GstElement *, GstMessage *m) {
     /* A caller has one call: when it ends, so do we (EOS finalises the recording). */
     if (track (&status, m) && caller)
@@ -780,6 +799,74 @@ call (int argc, char **argv)
   printf ("call: calling %s\n", url.c_str ());
   fflush (stdout);
   return run_party ("call", party_description (source, sink, props, o.noise_suppression), o);
+}
+
+/* join: a Janus AudioBridge room, as a participant (the same party and status line as call). */
+int
+join (int argc, char **argv)
+{
+  CommonOptions o;
+  gchar *display = nullptr, *pin = nullptr;
+  gboolean create = FALSE;
+  GOptionEntry entries[] = {
+    {"display", 'd', 0, G_OPTION_ARG_STRING, &display, "our name in the room (or the URL's "
+        "display=)", "NAME"},
+    {"pin", 0, 0, G_OPTION_ARG_STRING, &pin, "the room's PIN (or the URL's pin=)", "PIN"},
+    {"create", 0, 0, G_OPTION_ARG_NONE, &create, "create the room (48 kHz) if it does not "
+        "exist (or the URL's create=true)", nullptr},
+    {nullptr},
+  };
+  GOptionContext *ctx = g_option_context_new ("janus://HOST:8088/janus?room=N - join a Janus "
+      "AudioBridge room");
+  g_option_context_set_summary (ctx,
+      "Joins the Janus AudioBridge room of the URL: sends our audio to the room and plays its "
+      "mix (everyone but us) until Ctrl-C (or --seconds). Prints who joins and leaves.\n\n"
+      "URL query: room=N (required), display=NAME, pin=PIN, secret=S (with create=true), "
+      "token=T (Janus API token; or --token), apisecret=S, create=true, muted=true, "
+      "bitrate=BPS, expected_loss=0-20. januss:// for https.\n\n"
+      "Examples:\n"
+      "  gst-voicecall join 'janus://127.0.0.1:8088/janus?room=1234&display=alice'\n"
+      "  gst-voicecall join 'janus://127.0.0.1:8088/janus?room=1234' --display bob "
+      "--source tone:660 --ice-address 127.0.0.1");
+  g_option_context_add_main_entries (ctx, entries, nullptr);
+  add_common_entries (ctx, &o);
+  bool ok = parse (ctx, &argc, &argv, "join");
+  g_option_context_free (ctx);
+  GUnique<gchar> display_owned (display), pin_owned (pin);
+  if (!ok)
+    return 2;
+  if (argc != 2) {
+    fprintf (stderr, "join: give the room's URL, e.g. gst-voicecall join "
+        "'janus://127.0.0.1:8088/janus?room=1234' (see --help)\n");
+    return 2;
+  }
+  std::string url = argv[1];
+  if (url.rfind ("janus://", 0) != 0 && url.rfind ("januss://", 0) != 0) {
+    fprintf (stderr, "join: the URL must start with janus:// or januss:// (got '%s')\n",
+        url.c_str ());
+    return 2;
+  }
+  if (!init (&argc, &argv))
+    return 2;
+  std::string source, sink;
+  if (!build_descriptions (o, &source, &sink))
+    return 2;
+  /* --token is the Janus API token here, not a WHIP Bearer token. */
+  gchar *token = o.token;
+  o.token = nullptr;
+  std::string props = "url=" + quote (url) + common_call_properties (o, false);
+  o.token = token;
+  if (token)
+    props += " signaller::token=" + quote (token);
+  if (display)
+    props += " signaller::display=" + quote (display);
+  if (pin)
+    props += " signaller::pin=" + quote (pin);
+  if (create)
+    props += " signaller::create-room=true";
+  printf ("join: joining %s\n", url.c_str ());
+  fflush (stdout);
+  return run_party ("join", party_description (source, sink, props, o.noise_suppression), o);
 }
 
 } // namespace vc::cli

@@ -17,6 +17,9 @@ PACKAGES=(
   # interop peers, the network lab, TURN, speech for the experiment
   python3-aiortc python3-aiohttp python3-numpy python3-matplotlib
   iproute2 iptables libnetfilter-queue-dev coturn espeak-ng
+  # the Janus tests (suite janus): each starts its own Janus on a free port (the package's
+  # systemd service is not used)
+  janus
   python3-gi gir1.2-gstreamer-1.0
   # the browser test
   chromium

@@ -2,6 +2,7 @@
 #include "callsession.h"
 
 #include "binutil.h"
+#include "randomid.h"
 #include "sdputil.h"
 
 #include <gst/rtp/rtp.h>
@@ -116,6 +117,8 @@ CallSession::CallSession (Host &host, GstElement *bin, ContextThread &ctl,
 {
   muted_ = all_mute_ || all_hold_;
   held_ = all_hold_;
+  while (!send_ssrc_)
+    random_bytes (&send_ssrc_, sizeof send_ssrc_);
 }
 
 CallSession::~CallSession ()
@@ -279,9 +282,11 @@ CallSession::build ()
   post (gst_structure_new ("voicecall-session-started", "role", G_TYPE_STRING,
       config_.offerer ? "caller" : "callee", nullptr));
   post_state ("connecting", gst_structure_new_empty ("voicecall-session-state"));
-  if (muted_ || held_) /* the element's mute / hold applies from the start */
+  if (muted_ || held_) { /* the element's mute / hold applies from the start */
     post (gst_structure_new ("voicecall-control", "muted", G_TYPE_BOOLEAN, muted_.load (),
         "held", G_TYPE_BOOLEAN, held_.load (), nullptr));
+    gst_voice_signaller_session_control (signaller_.get (), id_.c_str (), muted_, held_);
+  }
   return true;
 }
 
@@ -357,7 +362,8 @@ CallSession::apply_ice_addresses ()
 
 /* ---- the audio we send --------------------------------------------------------------- */
 
-/* Gives our RTP the payload type the peer negotiated (webrtcbin does not rewrite it). */
+/* Gives our RTP the payload type the peer negotiated (webrtcbin does not rewrite it) and the
+ * SSRC our SDP named (send_ssrc_). */
 GstPadProbeReturn
 CallSession::send_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -381,6 +387,7 @@ CallSession::send_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     if (!gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp))
       return GST_PAD_PROBE_OK;
     int have = gst_rtp_buffer_get_payload_type (&rtp);
+    guint32 have_ssrc = gst_rtp_buffer_get_ssrc (&rtp);
     guint32 ts = gst_rtp_buffer_get_timestamp (&rtp);
     gst_rtp_buffer_unmap (&rtp);
     /* Call control: a DTMF digit's event, or silence, in place of our audio. */
@@ -406,14 +413,19 @@ CallSession::send_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
       replaced = with_payload (buf, control::OPUS_SILENCE, sizeof control::OPUS_SILENCE, pt);
     if (replaced) {
       gst_buffer_unref (buf);
+      if (gst_rtp_buffer_map (replaced, GST_MAP_WRITE, &rtp)) {
+        gst_rtp_buffer_set_ssrc (&rtp, s->send_ssrc_);
+        gst_rtp_buffer_unmap (&rtp);
+      }
       GST_PAD_PROBE_INFO_DATA (info) = replaced;
       return GST_PAD_PROBE_OK;
     }
-    if (have == pt)
+    if (have == pt && have_ssrc == s->send_ssrc_)
       return GST_PAD_PROBE_OK;
     buf = gst_buffer_make_writable (buf);
     if (gst_rtp_buffer_map (buf, GST_MAP_WRITE, &rtp)) {
       gst_rtp_buffer_set_payload_type (&rtp, pt);
+      gst_rtp_buffer_set_ssrc (&rtp, s->send_ssrc_);
       gst_rtp_buffer_unmap (&rtp);
     }
     GST_PAD_PROBE_INFO_DATA (info) = buf;
@@ -424,7 +436,8 @@ CallSession::send_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     GstCaps *caps;
     gst_event_parse_caps (event, &caps);
     GstPtr<GstCaps> fixed = adopt (gst_caps_copy (caps));
-    gst_caps_set_simple (fixed.get (), "payload", G_TYPE_INT, pt, nullptr);
+    gst_caps_set_simple (fixed.get (), "payload", G_TYPE_INT, pt, "ssrc", G_TYPE_UINT,
+        s->send_ssrc_, nullptr);
     gst_event_unref (event);
     GST_PAD_PROBE_INFO_DATA (info) = gst_event_new_caps (fixed.get ());
   }
@@ -819,8 +832,10 @@ CallSession::send_local_description (const GstStructure *reply, const char *fiel
    * one caps structure), and offers only what the caps of its input allow (once our Opus
    * caps have reached it, its codec preferences are cut down to them): the telephone-events
    * are added here. */
-  if (media >= 0)
+  if (media >= 0) {
     sdp::add_telephone_events (desc->sdp, media, config_.telephone_events);
+    sdp::set_ssrc (desc->sdp, media, send_ssrc_, "voicecall-" + id_.substr (0, 8));
+  }
   if (desc->type == GST_WEBRTC_SDP_TYPE_ANSWER) {
     if (media >= 0)
       send_pt_ = sdp::opus_payload (desc->sdp, media);
@@ -1073,9 +1088,11 @@ CallSession::apply_control ()
   held_ = held;
   GST_INFO_OBJECT (bin_, "session %s: %s, %s", id_.c_str (), muted ? "muted" : "not muted",
       held ? "on hold" : "not on hold");
-  if (!ending_)
+  if (!ending_) {
     post (gst_structure_new ("voicecall-control", "muted", G_TYPE_BOOLEAN, muted, "held",
         G_TYPE_BOOLEAN, held, nullptr));
+    gst_voice_signaller_session_control (signaller_.get (), id_.c_str (), muted, held);
+  }
 }
 
 void

@@ -232,6 +232,10 @@ private:
   std::vector<std::pair<GstPtr<GObject>, gulong>> handlers_;
 
   std::atomic<int> send_pt_ {-1};
+  /* The SSRC of our RTP, said in our offer or answer (a=ssrc): the send probe puts it in
+   * every packet. A server that routes by SSRC (Janus) drops RTP from an SSRC its SDP did not
+   * name, and webrtcbin 1.22 names one only if our caps reached it before the SDP was made. */
+  guint32 send_ssrc_ = 0;              /* set once, in the constructor */
   std::atomic<bool> media_up_ {false};   /* ICE+DTLS up: our RTP may go */
   std::atomic<gint64> last_heard_us_ {0}; /* the peer's last RTP/RTCP */
   std::atomic<gint64> last_rtp_us_ {0};   /* the peer's last RTP */

@@ -46,6 +46,8 @@
  *  - `voicecall-adaptation` (adaptive=true, whenever something changes): session-id, peer,
  *    bitrate, fec, packet-loss-percentage (what the shared encoder now does; absent without a
  *    voicecapturebin upstream), jitter-buffer-ms (this session's), reason (string)
+ *  - whatever the signaller's "message" signal carries, as it is, with session-id (e.g. a
+ *    conference server's room events: participants joined, left, talking)
  *
  * Adaptive audio (adaptive=true, the default): every stats-interval each session's RTCP
  * feedback sets the upstream voicecapturebin's Opus bitrate (within min-bitrate..max-bitrate,
@@ -62,6 +64,7 @@
  * |[
  * gst-launch-1.0 voicecapturebin ! voicecall listen=0.0.0.0:8080 ! voiceplaybackbin
  * gst-launch-1.0 voicecapturebin ! voicecall url=http://HOST:8080/call ! voiceplaybackbin
+ * gst-launch-1.0 voicecapturebin ! voicecall url="janus://HOST:8088/janus?room=1234&display=alice" ! voiceplaybackbin
  * ]|
  */
 #include "gstvoicecall.h"
@@ -796,6 +799,19 @@ on_accept_session (GstVoiceSignaller *signaller, const gchar *session_id, const 
   return accept;
 }
 
+/* What the protocol tells the application (a conference room's participants): an element
+ * message, with the session id added (signaller's thread). */
+static void
+on_signaller_message (GstVoiceSignaller *signaller, const gchar *session_id,
+    const GstStructure *structure, gpointer user_data)
+{
+  auto *self = GST_VOICE_CALL (user_data);
+  GstStructure *s = gst_structure_copy (structure);
+  if (session_id)
+    gst_structure_set (s, "session-id", G_TYPE_STRING, session_id, nullptr);
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+}
+
 /* ---- state --------------------------------------------------------------------------- */
 
 static void
@@ -809,6 +825,7 @@ connect_signaller (GstVoiceCall *self, GstVoiceSignaller *signaller)
   h.push_back (g_signal_connect (signaller, "session-refused", G_CALLBACK (on_session_refused), self));
   h.push_back (g_signal_connect (signaller, "error", G_CALLBACK (on_signaller_error), self));
   h.push_back (g_signal_connect (signaller, "accept-session", G_CALLBACK (on_accept_session), self));
+  h.push_back (g_signal_connect (signaller, "message", G_CALLBACK (on_signaller_message), self));
 }
 
 static void
@@ -1439,7 +1456,9 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
   g_object_class_install_property (gobject_class, PROP_URL,
       g_param_spec_string ("url", "URL",
           "Call this callee: an HTTP endpoint taking offers, e.g. http://host:8080/call (WHIP; "
-          "signaller::protocol=json for the aiortc /offer protocol). Creates the signaller.",
+          "signaller::protocol=json for the aiortc /offer protocol), or join a Janus "
+          "AudioBridge room: janus://host:8088/janus?room=1234&display=NAME&pin=PIN. Creates "
+          "the signaller.",
           nullptr, flags));
   g_object_class_install_property (gobject_class, PROP_LISTEN,
       g_param_spec_string ("listen", "Listen",
@@ -1611,6 +1630,7 @@ gst_voice_call_class_init (GstVoiceCallClass *klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class, "Voice call", "Filter/Network/WebRTC",
       "A two-way WebRTC voice call: sends the Opus RTP it receives and outputs the far "
-      "end's, with SDP offer/answer over a signaller (HTTP WHIP/JSON or in-process)",
+      "end's, with SDP offer/answer over a signaller (HTTP WHIP/JSON, Janus AudioBridge or "
+      "in-process)",
       "gst-voicecall developers");
 }

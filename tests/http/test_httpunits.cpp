@@ -98,6 +98,25 @@ test_sdpfrag_roundtrip (void)
   vc_assert_cmpstr (back.media[0].candidates[2].c_str (), ==, "candidate:3 1 UDP 1 10.0.0.1 9 typ host");
 }
 
+/* Our SSRC is the only one a media says (Janus drops RTP from an SSRC the SDP did not name). */
+static void
+test_sdputil_ssrc (void)
+{
+  std::string error;
+  auto msg = vc::sdp::parse ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:audio0\r\n"
+      "a=ssrc-group:FID 1 2\r\na=ssrc:1 cname:x\r\na=ssrc:2 cname:x\r\n"
+      "a=rtpmap:96 OPUS/48000/2\r\n", &error);
+  g_assert_nonnull (msg.get ());
+  vc::sdp::set_ssrc (msg.get (), 0, 4000000000u, "voicecall-ab");
+  vc::sdp::set_ssrc (msg.get (), 3, 5, "nothing");   /* no such media: nothing */
+  vc::GUnique<gchar> text (gst_sdp_message_as_text (msg.get ()));
+  g_assert_null (strstr (text.get (), "a=ssrc:1 "));
+  g_assert_null (strstr (text.get (), "ssrc-group"));
+  g_assert_nonnull (strstr (text.get (), "a=ssrc:4000000000 cname:voicecall-ab\r\n"));
+  g_assert_nonnull (strstr (text.get (), "a=rtpmap:96 OPUS/48000/2"));
+}
+
 static void
 test_sdputil_candidates (void)
 {
@@ -387,6 +406,7 @@ main (int argc, char **argv)
   g_test_add_func ("/http/units/sdpfrag-parse", test_sdpfrag_parse);
   g_test_add_func ("/http/units/sdpfrag-roundtrip", test_sdpfrag_roundtrip);
   g_test_add_func ("/http/units/sdputil-candidates", test_sdputil_candidates);
+  g_test_add_func ("/http/units/sdputil-ssrc", test_sdputil_ssrc);
   g_test_add_func ("/http/units/problem", test_problem);
   g_test_add_func ("/http/units/sdpjson", test_sdpjson);
   g_test_add_func ("/http/units/iceservers", test_iceservers);

@@ -80,7 +80,7 @@ for elf in "$root/usr/bin/gst-voicecall" "$plugin_dir/libgstvoicecall.so" "$lib"
     fail "$(basename "$elf") has an RPATH into the source/build tree: $(readelf -d "$elf" | grep -E 'R(UN)?PATH')"
   fi
 done
-for h in signaller.h httpclientsignaller.h httpserversignaller.h; do
+for h in signaller.h httpclientsignaller.h httpserversignaller.h janussignaller.h; do
   [ -f "$root/usr/include/gstreamer-1.0/gst/voicecall/$h" ] || fail "header gst/voicecall/$h not installed"
 done
 [ -f "$lib/pkgconfig/gstreamer-voicecall-1.0.pc" ] || fail "no gstreamer-voicecall-1.0.pc"
