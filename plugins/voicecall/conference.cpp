@@ -3,6 +3,7 @@
 
 #include "binutil.h"
 
+#include <gst/base/gstaggregator.h>
 #include <gst/rtp/gstrtpbuffer.h>
 
 #include <algorithm>
@@ -211,6 +212,7 @@ Conference::~Conference ()
     gst_bin_remove (GST_BIN (bin_), e);
     gst_element_set_state (e, GST_STATE_NULL);
   }
+  reap (true);
 }
 
 /* A new pad of `tee` into a new pad of `mixer` (or selector). The tee pad is requested under
@@ -248,6 +250,33 @@ Conference::release (GstElement *tee, GstElement *mixer, Link &l, bool tee_first
     gst_element_release_request_pad (tee, l.tee_pad.get ());
   l.tee_pad.reset ();
   l.mixer_pad.reset ();
+}
+
+void
+Conference::retire (GstElement *tee, GstElement *mixer, Link &l)
+{
+  if (l.tee_pad)
+    gst_element_release_request_pad (tee, l.tee_pad.get ());
+  if (l.mixer_pad)
+    retiring_.emplace_back (ref (mixer), std::move (l.mixer_pad));
+  l.tee_pad.reset ();
+  l.mixer_pad.reset ();
+}
+
+void
+Conference::reap (bool all)
+{
+  for (auto it = retiring_.begin (); it != retiring_.end ();) {
+    GstElement *mixer = it->first.get ();
+    GstPad *pad = it->second.get ();
+    const bool stopped = GST_STATE (mixer) == GST_STATE_NULL;
+    if (all || stopped || !gst_aggregator_pad_has_buffer (GST_AGGREGATOR_PAD (pad))) {
+      gst_element_release_request_pad (mixer, pad);
+      it = retiring_.erase (it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 /* Like the session's elements: a participant's follow it, not the pipeline. */
@@ -381,15 +410,22 @@ Conference::stop_own_mix (Participant &p)
     return;
   if (p.shared_in.mixer_pad)
     g_object_set (p.selector.get (), "active-pad", p.shared_in.mixer_pad.get (), nullptr);
+  /* Nothing more into the mixer, then it stops, then its pads go: a pad released while the
+   * mixer runs may be mixing (see retire). */
   for (auto &[source, link] : p.feeds) {
     auto q = source.empty () ? nullptr : find (source);
     GstElement *tee = source.empty () ? local_tee_.get () : q ? q->tee.get () : nullptr;
-    if (tee)
-      release (tee, p.mixer.get (), link, true);
+    if (tee && link.tee_pad)
+      gst_element_release_request_pad (tee, link.tee_pad.get ());
+    link.tee_pad.reset ();
   }
-  p.feeds.clear ();
   for (auto *slot : {&p.mixer, &p.filter, &p.encoder, &p.pay})
     gst_element_set_state (slot->get (), GST_STATE_NULL);
+  for (auto &[source, link] : p.feeds)
+    if (link.mixer_pad)
+      gst_element_release_request_pad (p.mixer.get (), link.mixer_pad.get ());
+  p.feeds.clear ();
+  reap (false); /* the pads retired into this mixer */
   for (auto *slot : {&p.mixer, &p.filter, &p.encoder, &p.pay}) {
     gst_bin_remove (GST_BIN (bin_), slot->get ());
     slot->reset ();
@@ -410,6 +446,7 @@ Conference::speaks (Participant &p)
 void
 Conference::follow_speakers (const std::vector<Level> &levels)
 {
+  reap (false);
   const gint64 now = g_get_monotonic_time ();
   for (const Level &l : levels) {
     auto p = find (l.id);
@@ -498,12 +535,13 @@ Conference::remove (const std::string &id)
   for (auto &q : others) {
     auto it = q->feeds.find (id);
     if (it != q->feeds.end () && q->mixer) {
-      release (p->tee.get (), q->mixer.get (), it->second, false);
+      retire (p->tee.get (), q->mixer.get (), it->second);
       q->feeds.erase (it);
     }
   }
-  release (p->tee.get (), out_mixer_.get (), p->to_output, false);
-  release (p->tee.get (), shared_mixer_.get (), p->to_shared, false);
+  retire (p->tee.get (), out_mixer_.get (), p->to_output);
+  retire (p->tee.get (), shared_mixer_.get (), p->to_shared);
+  reap (false);
   for (auto *e : {p->playout.get (), p->volume.get (), p->tee.get ()}) {
     gst_bin_remove (GST_BIN (decoders_.get ()), e);
     gst_element_set_state (e, GST_STATE_NULL);

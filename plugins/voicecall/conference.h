@@ -130,6 +130,13 @@ private:
   std::vector<std::shared_ptr<Participant>> all () const;
   Link feed (GstElement *tee, GstElement *mixer);
   void release (GstElement *tee, GstElement *mixer, Link &link, bool tee_first);
+  /* For a mixer that keeps running: the tee's pad goes now, the mixer's once nothing is
+   * queued on it any more (reap). audiomixer 1.22 can unref a queued buffer twice when the
+   * pad it waits on is released while it mixes (a GStreamer-CRITICAL in the aggregator's
+   * gst_aggregator_pad_drop_buffer, 1 unit run in ~20 on a loaded machine). */
+  void retire (GstElement *tee, GstElement *mixer, Link &link);
+  /* Releases the retired pads that are empty (`all`: every one; their mixers are stopped). */
+  void reap (bool all);
   void start (GstElement *e);
   bool start_own_mix (Participant &p);
   void stop_own_mix (Participant &p);
@@ -150,6 +157,7 @@ private:
   GstPtr<GstPad> local_sink_, output_;
   mutable std::mutex lock_; /* participants_ (link_received reads it from any thread) */
   std::map<std::string, std::shared_ptr<Participant>> participants_;
+  std::vector<std::pair<GstPtr<GstElement>, GstPtr<GstPad>>> retiring_; /* (mixer, its pad) */
 };
 
 } // namespace vc

@@ -34,6 +34,10 @@ const int TONES[] = {440, 660, 880, 1100};
  * come within a few dB of each other, the others 40 dB or more below the loudest. */
 constexpr double PRESENT_DB = 25;
 constexpr double ABSENT_DB = 35;
+/* ... or below this level outright: on a machine loaded far beyond its cores (load average
+ * 20 on 2) the mixed tones came out at -40 dB through concealment, and a party's own tone,
+ * absent, at -73 dB: the noise floor, 33 dB below them. */
+constexpr double ABSENT_FLOOR_DB = -65;
 
 int
 free_port ()
@@ -113,8 +117,8 @@ expect_tones (const std::string &who, const std::vector<float> &x, const std::ve
       fail_unless (db[i] > loudest - PRESENT_DB, "%s does not hear %d Hz:%s", who.c_str (),
           TONES[i], text.c_str ());
     else
-      fail_unless (db[i] < loudest - ABSENT_DB, "%s hears %d Hz:%s", who.c_str (), TONES[i],
-          text.c_str ());
+      fail_unless (db[i] < loudest - ABSENT_DB || db[i] < ABSENT_FLOOR_DB, "%s hears %d Hz:%s",
+          who.c_str (), TONES[i], text.c_str ());
   }
 }
 
