@@ -54,7 +54,7 @@ asan_no_leak_check=(
   call-aiortc_whip_to_gst call-two_callers call-unreachable call-cli call-callee_hangs_up
   call-caller_hangs_up_whip call-caller_hangs_up_json call-serve_seconds_hangs_up
   call-cli_clean_stops call-cli_refused call-cli_start_truths call-cli_keys
-  call-gst_to_aiortc_muted
+  call-gst_to_aiortc_muted call-conference
 )
 asan_tests() {  # the tests of the checked suites: $1 = in (LSan on) | noleak
   meson test -C "$ASAN_BUILD" --list 2>/dev/null |
