@@ -161,18 +161,26 @@ def main():
     systems = [("ours", "all")] + ([("janus", None)] if with_janus else []) + \
         ([("ours", "first")] if args.baseline else [])
     results = {}
+    failed = 0
     for n in args.participants:
         for who in ("all", "one"):
             talking = n if who == "all" else 1
             for system, mix in systems:
                 if mix == "first" and who == "one":
                     continue
-                if system == "ours":
-                    r = measure_ours(args.build, n, talking, mix, args.window)
-                    name = f"mix={mix}"
-                else:
-                    r = measure_janus(args.build, n, talking, args.window)
-                    name = "janus"
+                name = f"mix={mix}" if system == "ours" else "janus"
+                try:
+                    if system == "ours":
+                        r = measure_ours(args.build, n, talking, mix, args.window)
+                    else:
+                        r = measure_janus(args.build, n, talking, args.window)
+                except calls.Failure as e:
+                    # A case that fails (a caller that never heard audio, a session that
+                    # ended) is reported and the run goes on with the next.
+                    failed += 1
+                    print(f"{name:<10} {n:>3} {who:>8} failed: {str(e).splitlines()[0]}",
+                          flush=True)
+                    continue
                 results[(name, n, who)] = r
                 pct, rss, per_rss = r
                 print(f"{name:<10} {n:>3} {who:>8} {pct:>9.1f}% {pct / n:>9.2f}% "
@@ -183,11 +191,15 @@ def main():
               f"{'RSS/part. ours':>15} {'Janus':>9}")
         for n in args.participants:
             for who in ("all", "one"):
-                o, j = results[("mix=all", n, who)], results[("janus", n, who)]
+                o, j = results.get(("mix=all", n, who)), results.get(("janus", n, who))
+                if not o or not j:
+                    continue
                 ratio = f"{o[0] / j[0]:.2f}" if j[0] > 0 else "-"
                 print(f"{n:>3} {who:>8} {o[0] / n:>14.2f}% {j[0] / n:>6.2f}% {ratio:>6} "
                       f"{o[2] / 1024:>12.2f} MB {j[2] / 1024:>6.2f} MB")
-    return 0
+    if failed:
+        print(f"{failed} case(s) failed", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
