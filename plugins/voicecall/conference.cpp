@@ -24,12 +24,18 @@ constexpr int MIX_PAYLOAD_TYPE = 96;
 /* How long a mixer waits for an input that is late (its thread was not scheduled in time)
  * before mixing without it; two 10-ms ticks of voiceplayout. */
 constexpr GstClockTime MIXER_LATENCY = 20 * GST_MSECOND;
+/* What a decoder and a mixer output at a time: one Opus frame (the encoders take 20 ms).
+ * Each voiceplayout and each mixer's thread then wakes 50 times a second, not 100, and
+ * every participant's audio is pushed through its tee into the mixers half as often: most of
+ * what a listener costs (its silence is mixed as any audio) is these wake-ups. */
+constexpr int PLAYOUT_TICKS = 2;
+constexpr GstClockTime MIXER_BLOCK = PLAYOUT_TICKS * 10 * GST_MSECOND;
 
 static void
 configure_mixer (GstElement *mixer)
 {
   gst_util_set_object_arg (G_OBJECT (mixer), "start-time-selection", "first");
-  g_object_set (mixer, "latency", MIXER_LATENCY, nullptr);
+  g_object_set (mixer, "latency", MIXER_LATENCY, "output-buffer-duration", MIXER_BLOCK, nullptr);
 }
 
 static void
@@ -172,6 +178,7 @@ Conference::build ()
       "max-size-time", static_cast<guint64> (200 * GST_MSECOND), nullptr);
   gst_util_set_object_arg (G_OBJECT (local_queue_.get ()), "leaky", "downstream");
   g_object_set (local_tee_.get (), "allow-not-linked", TRUE, nullptr);
+  g_object_set (local_playout_.get (), "ticks-per-buffer", PLAYOUT_TICKS, nullptr);
   g_object_set (shared_tee_.get (), "allow-not-linked", TRUE, nullptr);
   configure_mixer (out_mixer_.get ());
   configure_encoder (out_filter_.get (), out_encoder_.get (), out_pay_.get ());
@@ -312,6 +319,7 @@ Conference::add (const std::string &id)
           {"input-selector", &p->selector}}))
     return nullptr;
   g_object_set (p->tee.get (), "allow-not-linked", TRUE, nullptr);
+  g_object_set (p->playout.get (), "ticks-per-buffer", PLAYOUT_TICKS, nullptr);
   g_object_set (p->selector.get (), "sync-streams", FALSE, nullptr);
   if (!add_and_link (GST_BIN (decoders_.get ()), {p->playout.get (), p->volume.get (),
           p->tee.get ()}) || !gst_bin_add (GST_BIN (bin_), p->selector.get ())) {

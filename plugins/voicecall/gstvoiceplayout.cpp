@@ -44,6 +44,7 @@ enum {
   PROP_CHANNELS,
   PROP_STATS_INTERVAL,
   PROP_STATS,
+  PROP_TICKS_PER_BUFFER,
 };
 
 constexpr gboolean DEFAULT_FEC = TRUE;
@@ -51,6 +52,7 @@ constexpr int DEFAULT_MIN_DELAY = 0;
 constexpr int DEFAULT_MAX_DELAY = vc::playout::DelayManager::DEFAULT_MAX_DELAY_MS;
 constexpr int DEFAULT_CHANNELS = 1;
 constexpr int DEFAULT_STATS_INTERVAL = 1000;
+constexpr int DEFAULT_TICKS_PER_BUFFER = 1;
 constexpr GstClockTime TICK = 10 * GST_MSECOND;
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK,
@@ -70,6 +72,7 @@ struct GstVoicePlayoutPrivate {
   int min_delay = DEFAULT_MIN_DELAY, max_delay = DEFAULT_MAX_DELAY;
   int channels = DEFAULT_CHANNELS;
   int stats_interval = DEFAULT_STATS_INTERVAL;
+  int ticks_per_buffer = DEFAULT_TICKS_PER_BUFFER;
   /* streaming */
   std::unique_ptr<vc::playout::Playout> playout;
   bool flushing = true;
@@ -244,7 +247,13 @@ gst_voice_playout_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
     /* Live; each tick's audio is pushed when it is due: one tick to get downstream. It can
      * be pushed as much later as downstream wants (the packets wait in the playout), so the
      * maximum is unbounded: a sink's processing deadline needs no queue. */
-    gst_query_set_latency (query, TRUE, TICK, GST_CLOCK_TIME_NONE);
+    int ticks;
+    {
+      auto *priv = GST_VOICE_PLAYOUT (parent)->priv;
+      std::lock_guard<std::mutex> l (priv->lock);
+      ticks = priv->ticks_per_buffer;
+    }
+    gst_query_set_latency (query, TRUE, ticks * TICK, GST_CLOCK_TIME_NONE);
     return TRUE;
   }
   return gst_pad_query_default (pad, parent, query);
@@ -281,7 +290,7 @@ gst_voice_playout_loop (gpointer data)
   }
   const GstClockTime base = gst_element_get_base_time (element);
   bool need_events;
-  int channels;
+  int channels, ticks;
   GstClockID id;
   {
     std::lock_guard<std::mutex> l (priv->lock);
@@ -296,7 +305,9 @@ gst_voice_playout_loop (gpointer data)
       const GstClockTime now = gst_clock_get_time (clock);
       priv->next_tick = now > base ? now - base : 0;
     }
-    id = gst_clock_new_single_shot_id (clock, base + priv->next_tick);
+    ticks = priv->ticks_per_buffer;
+    /* A buffer of several ticks goes when its last tick is due. */
+    id = gst_clock_new_single_shot_id (clock, base + priv->next_tick + (ticks - 1) * TICK);
     priv->clock_id = id;
     need_events = priv->need_events;
     priv->need_events = false;
@@ -309,8 +320,9 @@ gst_voice_playout_loop (gpointer data)
 
   const GstClockReturn cret = gst_clock_id_wait (id, nullptr);
 
-  GstBuffer *buf = gst_buffer_new_allocate (nullptr,
-      vc::playout::Playout::TICK_FRAMES * channels * sizeof (int16_t), nullptr);
+  const gsize tick_samples = vc::playout::Playout::TICK_FRAMES * channels;
+  GstBuffer *buf = gst_buffer_new_allocate (nullptr, ticks * tick_samples * sizeof (int16_t),
+      nullptr);
   GstClockTime pts;
   bool send_eos = false;
   GstStructure *stats = nullptr;
@@ -344,16 +356,19 @@ gst_voice_playout_loop (gpointer data)
     if (!priv->playout->started ()) {
       /* Nothing has come yet: no output (as a decoder), so that a recording starts with the
        * call's first audio rather than with the time the pipeline waited for it. */
-      priv->next_tick += TICK;
+      priv->next_tick += ticks * TICK;
       gst_buffer_unref (buf);
       return;
     }
     GstMapInfo map;
     gst_buffer_map (buf, &map, GST_MAP_WRITE);
-    priv->playout->pull (static_cast<int64_t> (pts / GST_USECOND),
-        reinterpret_cast<int16_t *> (map.data));
+    /* Each tick's audio is taken now, when the last one is due. */
+    const GstClockTime pulled = pts + (ticks - 1) * TICK;
+    for (int i = 0; i < ticks; i++)
+      priv->playout->pull (static_cast<int64_t> (pulled / GST_USECOND),
+          reinterpret_cast<int16_t *> (map.data) + i * tick_samples);
     gst_buffer_unmap (buf, &map);
-    priv->next_tick += TICK;
+    priv->next_tick += ticks * TICK;
     if (priv->stats_interval > 0 && (!GST_CLOCK_TIME_IS_VALID (priv->last_stats) ||
             pts >= priv->last_stats + priv->stats_interval * GST_MSECOND)) {
       priv->last_stats = pts;
@@ -361,7 +376,7 @@ gst_voice_playout_loop (gpointer data)
     }
   }
   GST_BUFFER_PTS (buf) = pts;
-  GST_BUFFER_DURATION (buf) = TICK;
+  GST_BUFFER_DURATION (buf) = ticks * TICK;
   if (stats)
     gst_element_post_message (element, gst_message_new_element (GST_OBJECT (self), stats));
 
@@ -494,6 +509,9 @@ gst_voice_playout_set_property (GObject *object, guint prop_id, const GValue *va
     case PROP_STATS_INTERVAL:
       priv->stats_interval = g_value_get_int (value);
       break;
+    case PROP_TICKS_PER_BUFFER:
+      priv->ticks_per_buffer = g_value_get_int (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -520,6 +538,9 @@ gst_voice_playout_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_STATS_INTERVAL:
       g_value_set_int (value, priv->stats_interval);
+      break;
+    case PROP_TICKS_PER_BUFFER:
+      g_value_set_int (value, priv->ticks_per_buffer);
       break;
     case PROP_STATS:
       g_value_take_boxed (value, stats_structure (priv->playout ? priv->playout->stats ()
@@ -563,6 +584,12 @@ gst_voice_playout_class_init (GstVoicePlayoutClass *klass)
       g_param_spec_int ("stats-interval", "Statistics interval",
           "Post a voiceplayout-stats element message every this many ms of output (0: never)",
           0, G_MAXINT, DEFAULT_STATS_INTERVAL, flags));
+  g_object_class_install_property (gobject_class, PROP_TICKS_PER_BUFFER,
+      g_param_spec_int ("ticks-per-buffer", "Ticks per buffer",
+          "10-ms ticks of audio in each output buffer, pushed when the last is due: fewer, "
+          "larger buffers wake the element and downstream less often (a mixer that encodes "
+          "20-ms Opus frames takes 2); the latency grows by 10 ms per tick more than 1",
+          1, 10, DEFAULT_TICKS_PER_BUFFER, ready_flags));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Delays (current-delay-ms, target-delay-ms) and counters (packets, late, FEC, "

@@ -259,6 +259,67 @@ GST_START_TEST (test_pause_resume)
 }
 GST_END_TEST;
 
+/* ticks-per-buffer=2 (voicecall mix=all): each buffer is two ticks, 20 ms, pushed when the
+ * second is due, timestamped one after the other, and the latency is 20 ms; a clean path
+ * plays every packet, nothing concealed. */
+GST_START_TEST (test_two_ticks_per_buffer)
+{
+  const auto &e = vctest::encoded_speech (4);
+  fail_unless (e.ok);
+  GstHarness *h = gst_harness_new ("voiceplayout");
+  g_object_set (h->element, "ticks-per-buffer", 2, "stats-interval", 0, nullptr);
+  gst_harness_set_src_caps_str (h, "application/x-rtp, media=(string)audio, "
+      "encoding-name=(string)OPUS, clock-rate=(int)48000, payload=(int)111");
+  gst_harness_use_testclock (h);
+  gst_harness_play (h);
+  GstTestClock *clock = gst_harness_get_testclock (h);
+  const GstClockTime base = gst_element_get_base_time (h->element);
+  /* The first buffer's ticks (0 and 10 ms): nothing has come, nothing is output. */
+  fail_unless (gst_harness_crank_single_clock_wait (h));
+  gst_test_clock_wait_for_next_pending_id (clock, nullptr);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
+  const int packets = 100;
+  GstClockTime last_pts = GST_CLOCK_TIME_NONE;
+  for (int n = 0; n < packets; n++) {
+    /* Packet n comes 7 ms before the buffer that plays it is due (at 30 + 20 n ms). */
+    gst_test_clock_set_time (clock, base + 23 * GST_MSECOND + n * 2 * TICK);
+    fail_unless_equals_int (gst_harness_push (h, rtp_packet (e.packets[n], 100 + n,
+        n * vctest::SPEECH_FRAME)), GST_FLOW_OK);
+    fail_unless (gst_harness_crank_single_clock_wait (h));
+    fail_unless_equals_uint64 (gst_clock_get_time (GST_CLOCK (clock)) - base,
+        30 * GST_MSECOND + n * 2 * TICK);
+    GstBuffer *buf = gst_harness_pull (h);
+    fail_unless (buf != nullptr);
+    fail_unless_equals_int (gst_buffer_get_size (buf), 2 * TICK_FRAMES * 2);
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (buf), 2 * TICK);
+    if (GST_CLOCK_TIME_IS_VALID (last_pts))
+      fail_unless_equals_uint64 (GST_BUFFER_PTS (buf), last_pts + 2 * TICK);
+    last_pts = GST_BUFFER_PTS (buf);
+    gst_buffer_unref (buf);
+  }
+  GstClockTime min = 0, max = 0;
+  gboolean live = FALSE;
+  GstQuery *q = gst_query_new_latency ();
+  fail_unless (gst_pad_peer_query (h->sinkpad, q));
+  gst_query_parse_latency (q, &live, &min, &max);
+  gst_query_unref (q);
+  fail_unless (live && min == 2 * TICK, "latency live %d min %" GST_TIME_FORMAT, live,
+      GST_TIME_ARGS (min));
+  GstStructure *stats = nullptr;
+  g_object_get (h->element, "stats", &stats, nullptr);
+  guint64 decoded = 0, concealed = 1;
+  gst_structure_get (stats, "packets-decoded", G_TYPE_UINT64, &decoded, "concealed-samples",
+      G_TYPE_UINT64, &concealed, nullptr);
+  g_print ("element, two ticks a buffer: %" G_GUINT64_FORMAT " packets decoded, %"
+      G_GUINT64_FORMAT " samples concealed\n", decoded, concealed);
+  fail_unless (decoded >= packets - 2, "%" G_GUINT64_FORMAT " decoded", decoded);
+  fail_unless_equals_uint64 (concealed, 0);
+  gst_structure_free (stats);
+  gst_object_unref (clock);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 static Suite *
 voiceplayout_suite (void)
 {
@@ -270,6 +331,7 @@ voiceplayout_suite (void)
   tcase_add_test (tc, test_loss_concealed);
   tcase_add_test (tc, test_arrival_meta);
   tcase_add_test (tc, test_pause_resume);
+  tcase_add_test (tc, test_two_ticks_per_buffer);
   return s;
 }
 
