@@ -124,6 +124,12 @@ class Env:
                 raise Failure(f"{p.name} did not exit within {timeout} s of SIGINT:\n{self.log(p)[-2000:]}")
         return p.returncode
 
+    def print_logs(self):
+        """After a failure: the end of each process's log."""
+        for p in self.procs:
+            print(f"--- log of {p.name} ({p.logpath})")
+            print(self.log(p)[-1500:])
+
     def cleanup(self):
         for p in self.procs:
             if p.poll() is None:
@@ -938,21 +944,25 @@ def main():
         for name, fn in CASES.items():
             print(f"{name}: {fn.__doc__}")
         return 0
+    return run_cases(CASES, args.cases, lambda: Env(args.build))
+
+
+def run_cases(cases, names, make_env):
+    """Runs the named cases, each in an environment of its own (make_env ()); 1 if any
+    failed. Also the runner of the other suites' case files (janus_calls.py)."""
     failed = 0
-    for name in args.cases:
-        env = Env(args.build)
-        print(f"{name}: {CASES[name].__doc__}")
+    for name in names:
+        env = make_env()
+        print(f"{name}: {' '.join(cases[name].__doc__.split())}")
         t0 = time.time()
         try:
-            CASES[name](env)
+            cases[name](env)
             env.check_output()
             print(f"{name}: PASS ({time.time() - t0:.1f} s)")
         except Failure as e:
             failed += 1
             print(f"{name}: FAIL: {e}")
-            for p in env.procs:
-                print(f"--- log of {p.name} ({p.logpath})")
-                print(env.log(p)[-1500:])
+            env.print_logs()
         finally:
             env.cleanup()
     return 1 if failed else 0

@@ -22,7 +22,7 @@ import numpy
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
-from calls import PY, Env, Failure, free_port  # noqa: E402
+from calls import PY, Env, Failure, free_port, run_cases  # noqa: E402
 from janus import Janus  # noqa: E402
 
 AIORTC_JANUS = os.path.join(HERE, "..", "peers", "aiortc_janus.py")
@@ -85,6 +85,11 @@ class JanusEnv(Env):
             raise Failure(f"{shim} is missing: build the tests (ninja -C {build})")
         self.shim = shim
         self.janus = None
+
+    def print_logs(self):
+        super().print_logs()
+        if self.janus:
+            print(f"--- janus ({self.janus.log})\n{self.janus.tail(1500)}")
 
     def start_janus(self, **kw):
         self.janus = Janus(self.tmp, loopback_shim=self.shim, **kw)
@@ -421,26 +426,7 @@ def main():
     if not os.path.exists("/usr/bin/janus"):
         print("janus is not installed (apt-get install janus; tests/install-deps.sh): skipped")
         return 77
-    failed = 0
-    for name in args.cases:
-        env = JanusEnv(args.build)
-        print(f"{name}: {' '.join(CASES[name].__doc__.split())}")
-        t0 = time.time()
-        try:
-            CASES[name](env)
-            env.check_output()
-            print(f"{name}: PASS ({time.time() - t0:.1f} s)")
-        except Failure as e:
-            failed += 1
-            print(f"{name}: FAIL: {e}")
-            for p in env.procs:
-                print(f"--- log of {p.name} ({p.logpath})")
-                print(env.log(p)[-1500:])
-            if env.janus:
-                print(f"--- janus ({env.janus.log})\n{env.janus.tail(1500)}")
-        finally:
-            env.cleanup()
-    return 1 if failed else 0
+    return run_cases(CASES, args.cases, lambda: JanusEnv(args.build))
 
 
 if __name__ == "__main__":
