@@ -5,6 +5,7 @@
  * Checked by content: on a clean path the output is, sample for sample, a plain decode of the
  * packets one tick late; a dropped packet is concealed and counted; the pitch is kept; the
  * latency query, the statistics (property and messages) and EOS after the buffered audio. */
+#include "callstats.h"
 #include "opus_speech.h"
 #include "tone.h"
 
@@ -15,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdarg>
 #include <functional>
 #include <set>
 #include <vector>
@@ -58,6 +60,22 @@ tick (GstHarness *h)
   return v;
 }
 
+/* A voiceplayout in a harness with Opus RTP caps and a test clock, with the properties given
+ * (name, value, ..., nullptr) set before anything starts it (gst_harness_play). */
+GstHarness *
+playout_harness (const char *first_prop, ...)
+{
+  GstHarness *h = gst_harness_new ("voiceplayout");
+  va_list args;
+  va_start (args, first_prop);
+  g_object_set_valist (G_OBJECT (h->element), first_prop, args);
+  va_end (args);
+  gst_harness_set_src_caps_str (h, "application/x-rtp, media=(string)audio, "
+      "encoding-name=(string)OPUS, clock-rate=(int)48000, payload=(int)111");
+  gst_harness_use_testclock (h);
+  return h;
+}
+
 struct Played {
   std::vector<int16_t> out;
   GstStructure *stats = nullptr;
@@ -72,16 +90,12 @@ Played
 play (int packets, const std::set<int> &drop = {},
     const std::function<GstClockTime (int)> &came_early = nullptr)
 {
-  static GstStaticCaps arrival = GST_STATIC_CAPS ("timestamp/x-voicecall-arrival");
+  static GstStaticCaps arrival = GST_STATIC_CAPS (vc::stats::ARRIVAL_META_CAPS);
   const auto &e = vctest::encoded_speech (4);
   fail_unless (e.ok);
-  GstHarness *h = gst_harness_new ("voiceplayout");
-  g_object_set (h->element, "stats-interval", 1000, nullptr);
+  GstHarness *h = playout_harness ("stats-interval", 1000, nullptr);
   GstBus *bus = gst_bus_new ();
   gst_element_set_bus (h->element, bus);
-  gst_harness_set_src_caps_str (h, "application/x-rtp, media=(string)audio, "
-      "encoding-name=(string)OPUS, clock-rate=(int)48000, payload=(int)111");
-  gst_harness_use_testclock (h);
   gst_harness_play (h);
   GstTestClock *clock = gst_harness_get_testclock (h);
   const GstClockTime base = gst_element_get_base_time (h->element);
@@ -217,11 +231,7 @@ GST_END_TEST;
 GST_START_TEST (test_pause_resume)
 {
   const auto &e = vctest::encoded_speech (4);
-  GstHarness *h = gst_harness_new ("voiceplayout");
-  g_object_set (h->element, "stats-interval", 0, nullptr);
-  gst_harness_set_src_caps_str (h, "application/x-rtp, media=(string)audio, "
-      "encoding-name=(string)OPUS, clock-rate=(int)48000, payload=(int)111");
-  gst_harness_use_testclock (h);
+  GstHarness *h = playout_harness ("stats-interval", 0, nullptr);
   for (int round = 0; round < 2; round++) {
     gst_harness_play (h);
     GstTestClock *clock = gst_harness_get_testclock (h);
@@ -266,11 +276,7 @@ GST_START_TEST (test_two_ticks_per_buffer)
 {
   const auto &e = vctest::encoded_speech (4);
   fail_unless (e.ok);
-  GstHarness *h = gst_harness_new ("voiceplayout");
-  g_object_set (h->element, "ticks-per-buffer", 2, "stats-interval", 0, nullptr);
-  gst_harness_set_src_caps_str (h, "application/x-rtp, media=(string)audio, "
-      "encoding-name=(string)OPUS, clock-rate=(int)48000, payload=(int)111");
-  gst_harness_use_testclock (h);
+  GstHarness *h = playout_harness ("ticks-per-buffer", 2, "stats-interval", 0, nullptr);
   gst_harness_play (h);
   GstTestClock *clock = gst_harness_get_testclock (h);
   const GstClockTime base = gst_element_get_base_time (h->element);
