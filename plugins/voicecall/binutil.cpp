@@ -77,4 +77,15 @@ toplevel (GstElement *element)
   return top;
 }
 
+void
+start_locked (GstElement *bin, GstElement *element)
+{
+  gst_element_set_locked_state (element, TRUE);
+  if (GstClock *clock = GST_ELEMENT_CLOCK (bin))
+    gst_element_set_clock (element, clock);
+  gst_element_set_base_time (element, gst_element_get_base_time (bin));
+  gst_element_set_start_time (element, GST_CLOCK_TIME_NONE);
+  gst_element_set_state (element, GST_STATE_PLAYING);
+}
+
 } // namespace vc

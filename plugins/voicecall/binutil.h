@@ -29,4 +29,9 @@ bool is_within (GstObject *element, GstObject *ancestor);
 /* The outermost bin that holds `element` (the element itself if it has no parent). */
 GstElement *toplevel (GstElement *element);
 
+/* Starts `element`, a child of `bin`, on its own: locked state (the bin's state changes leave
+ * it alone), the bin's clock and base time, no start time, PLAYING. For the elements of a
+ * call session or a conference participant, which only the control thread starts and stops. */
+void start_locked (GstElement *bin, GstElement *element);
+
 } // namespace vc

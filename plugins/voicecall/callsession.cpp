@@ -254,14 +254,8 @@ CallSession::build ()
    * thread alone starts and stops them. Otherwise a hang-up that stops a webrtcbin while the
    * pipeline changes state deadlocks (the bin waits for the webrtcbin's state lock, whose
    * streaming thread waits in a synchronised sink's preroll until the bin goes on). */
-  for (GstElement *e : {queue, webrtc}) {
-    gst_element_set_locked_state (e, TRUE);
-    if (GstClock *clock = GST_ELEMENT_CLOCK (bin_))
-      gst_element_set_clock (e, clock);
-    gst_element_set_base_time (e, gst_element_get_base_time (bin_));
-    gst_element_set_start_time (e, GST_CLOCK_TIME_NONE);
-    gst_element_set_state (e, GST_STATE_PLAYING);
-  }
+  for (GstElement *e : {queue, webrtc})
+    start_locked (bin_, e);
 
   input_ = host_.request_input (*this);
   GstPtr<GstPad> queue_sink = adopt (gst_element_get_static_pad (queue, "sink"));

@@ -286,18 +286,6 @@ Conference::reap (bool all)
   }
 }
 
-/* Like the session's elements: a participant's follow it, not the pipeline. */
-void
-Conference::start (GstElement *e)
-{
-  gst_element_set_locked_state (e, TRUE);
-  if (GstClock *clock = GST_ELEMENT_CLOCK (bin_))
-    gst_element_set_clock (e, clock);
-  gst_element_set_base_time (e, gst_element_get_base_time (bin_));
-  gst_element_set_start_time (e, GST_CLOCK_TIME_NONE);
-  gst_element_set_state (e, GST_STATE_PLAYING);
-}
-
 std::vector<std::shared_ptr<Conference::Participant>>
 Conference::all () const
 {
@@ -341,7 +329,7 @@ Conference::add (const std::string &id)
       new std::shared_ptr<Continuity> (p->rtp),
       [] (gpointer data) { delete static_cast<std::shared_ptr<Continuity> *> (data); });
   for (auto *e : {p->playout.get (), p->volume.get (), p->tee.get (), p->selector.get ()})
-    start (e);
+    start_locked (bin_, e); /* like the session's: it follows its participant */
 
   auto others = all ();
   for (auto &q : others)
@@ -395,7 +383,7 @@ Conference::start_own_mix (Participant &p)
     return false;
   }
   for (auto *slot : {&p.mixer, &p.filter, &p.encoder, &p.pay})
-    start (slot->get ());
+    start_locked (bin_, slot->get ());
   p.own_in = adopt (gst_element_request_pad_simple (p.selector.get (), "sink_%u"));
   gst_pad_add_probe (p.own_in.get (), GST_PAD_PROBE_TYPE_BUFFER, own_first_probe, nullptr,
       nullptr);

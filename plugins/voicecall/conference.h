@@ -137,7 +137,6 @@ private:
   void retire (GstElement *tee, GstElement *mixer, Link &link);
   /* Releases the retired pads that are empty (`all`: every one; their mixers are stopped). */
   void reap (bool all);
-  void start (GstElement *e);
   bool start_own_mix (Participant &p);
   void stop_own_mix (Participant &p);
   /* Starts its own mix if it may be heard (not muted, gain above 0) and has none. */
