@@ -8,6 +8,8 @@
 #include <gst/rtp/rtp.h>
 #include <nice/agent.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -195,6 +197,16 @@ CallSession::Host::release_request_pad (GstPad *pad)
 
 /* ---- building ------------------------------------------------------------------------ */
 
+/* rtpsession holds a new source's packets on probation until two in sequence have come: the
+ * first audio of a call waited a packet (20 ms) for it. Our peer's packets are SRTP,
+ * authenticated before they get here, so there is nothing to be on probation against. */
+static void
+on_rtpbin_element_added (GstBin *, GstElement *element, gpointer)
+{
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (element), "probation"))
+    g_object_set (element, "probation", 0u, nullptr);
+}
+
 bool
 CallSession::build ()
 {
@@ -222,6 +234,7 @@ CallSession::build ()
     connect (rtpbin_.get (), "pad-added", G_CALLBACK (on_rtpbin_pad_added));
     connect (rtpbin_.get (), "on-bye-ssrc", G_CALLBACK (on_bye_ssrc));
     connect (rtpbin_.get (), "new-jitterbuffer", G_CALLBACK (on_new_jitterbuffer));
+    connect (rtpbin_.get (), "element-added", G_CALLBACK (on_rtpbin_element_added));
   }
   /* A leaky queue: a stalled session never holds back the others or the capture. */
   g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
@@ -461,6 +474,61 @@ arrival_probe (GstPad *pad, GstPadProbeInfo *info, gpointer)
   return GST_PAD_PROBE_OK;
 }
 
+/* rtpjitterbuffer 1.22 checks faststart-min-packets only as a packet comes in, and only when
+ * a packet heads its queue. The stream's first packet comes right behind its sticky events
+ * (stream-start, caps, segment), which the jitter buffer's own thread has not pushed yet:
+ * the check fails, and the first audio waited for the third packet, 40 ms. The first packet
+ * therefore waits (at most FIRST_PACKET_WAIT) until that thread has pushed the segment. */
+constexpr auto FIRST_PACKET_WAIT = std::chrono::milliseconds (20); /* a packet's time */
+
+struct FirstPacket {
+  std::mutex lock;
+  std::condition_variable pushed;
+  bool events_out = false;
+
+  static FirstPacket &of (gpointer data)
+  {
+    return **static_cast<std::shared_ptr<FirstPacket> *> (data);
+  }
+  static void drop (gpointer data) { delete static_cast<std::shared_ptr<FirstPacket> *> (data); }
+};
+
+static GstPadProbeReturn
+first_packet_segment_probe (GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_SEGMENT)
+    return GST_PAD_PROBE_OK;
+  FirstPacket &f = FirstPacket::of (data);
+  std::lock_guard<std::mutex> lk (f.lock);
+  f.events_out = true;
+  f.pushed.notify_all ();
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static GstPadProbeReturn
+first_packet_probe (GstPad *, GstPadProbeInfo *, gpointer data)
+{
+  FirstPacket &f = FirstPacket::of (data);
+  std::unique_lock<std::mutex> lk (f.lock);
+  f.pushed.wait_for (lk, FIRST_PACKET_WAIT, [&f] { return f.events_out; });
+  return GST_PAD_PROBE_REMOVE;
+}
+
+void
+play_first_packet_at_once (GstElement *jitterbuffer)
+{
+  g_object_set (jitterbuffer, "faststart-min-packets", FASTSTART_PACKETS, nullptr);
+  GstPtr<GstPad> sink = adopt (gst_element_get_static_pad (jitterbuffer, "sink"));
+  GstPtr<GstPad> src = adopt (gst_element_get_static_pad (jitterbuffer, "src"));
+  if (!sink || !src)
+    return;
+  auto first = std::make_shared<FirstPacket> ();
+  gst_pad_add_probe (src.get (), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      first_packet_segment_probe, new std::shared_ptr<FirstPacket> (first), FirstPacket::drop);
+  gst_pad_add_probe (sink.get (), GST_PAD_PROBE_TYPE_BUFFER, first_packet_probe,
+      new std::shared_ptr<FirstPacket> (first), FirstPacket::drop);
+}
+
 void
 CallSession::on_new_jitterbuffer (GstElement *rtpbin, GstElement *jitterbuffer, guint session,
     guint ssrc, gpointer data)
@@ -469,9 +537,7 @@ CallSession::on_new_jitterbuffer (GstElement *rtpbin, GstElement *jitterbuffer, 
   GstPtr<GstPad> sink = adopt (gst_element_get_static_pad (jitterbuffer, "sink"));
   if (sink)
     gst_pad_add_probe (sink.get (), GST_PAD_PROBE_TYPE_BUFFER, arrival_probe, nullptr, nullptr);
-  /* The first packet is played at once instead of after the jitter buffer's latency, which
-   * is meant for reordering in steady state: the call is heard that much sooner. */
-  g_object_set (jitterbuffer, "faststart-min-packets", FASTSTART_PACKETS, nullptr);
+  play_first_packet_at_once (jitterbuffer);
   if (!s->config_.adaptive)
     return;
   GstPtr<GstElement> rtpsession;
@@ -505,11 +571,11 @@ CallSession::on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
 GstPadProbeReturn
 CallSession::first_audio_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  static_cast<CallSession *> (data)->later ([] (CallSession &s) {
+  const gint64 now = g_get_monotonic_time (); /* not when the control thread gets to it */
+  static_cast<CallSession *> (data)->later ([now] (CallSession &s) {
     if (s.got_audio_)
       return;
     s.got_audio_ = true;
-    gint64 now = g_get_monotonic_time ();
     double ms = (now - s.started_us_) / 1000.0;
     GST_INFO_OBJECT (s.bin_, "session %s: first audio after %.1f ms", s.id_.c_str (), ms);
     s.post (gst_structure_new ("voicecall-first-audio", "setup-ms", G_TYPE_DOUBLE, ms, nullptr));

@@ -37,6 +37,11 @@
 
 namespace vc {
 
+/* Sets `jitterbuffer` (an rtpjitterbuffer) to push the stream's first packet as soon as it
+ * comes, not after its latency, which is for reordering in steady state: a call is heard
+ * that much sooner. */
+void play_first_packet_at_once (GstElement *jitterbuffer);
+
 enum class EndReason { LOCAL_HANG_UP, REMOTE_HANG_UP, TIMEOUT, ICE_FAILED, REFUSED, ERROR };
 
 /* "local hang-up", "remote hang-up", "timeout", "ice failed", "refused", "error" */

@@ -10,6 +10,10 @@
 #include "../http/vectors.h"
 
 #include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/rtp/rtp.h>
+
+#include <condition_variable>
 
 #include <mutex>
 #include <string>
@@ -342,6 +346,81 @@ GST_START_TEST (test_connect_timeout)
 }
 GST_END_TEST;
 
+/* ---- the first packet ----------------------------------------------------------------- */
+
+namespace {
+struct Gate {
+  std::mutex lock;
+  std::condition_variable cond;
+  bool open = false;
+};
+} // namespace
+
+static GstPadProbeReturn
+open_gate (GstPad *, GstPadProbeInfo *, gpointer data)
+{
+  auto *g = static_cast<Gate *> (data);
+  std::lock_guard<std::mutex> lk (g->lock);
+  g->open = true;
+  g->cond.notify_all ();
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static GstPadProbeReturn
+wait_gate_on_stream_start (GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_STREAM_START)
+    return GST_PAD_PROBE_OK;
+  auto *g = static_cast<Gate *> (data);
+  std::unique_lock<std::mutex> lk (g->lock);
+  g->cond.wait_for (lk, std::chrono::seconds (2), [g] { return g->open; });
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* As in a call: the stream's first packet reaches the jitter buffer before its thread has
+ * pushed the stream's sticky events (here its thread is held at stream-start until the packet
+ * has come). With a 1 s latency on a test clock that never moves, rtpjitterbuffer 1.22 would
+ * hold that packet for ever; play_first_packet_at_once () lets it out at once. */
+GST_START_TEST (test_first_packet_at_once)
+{
+  GstHarness *h = gst_harness_new ("rtpjitterbuffer");
+  g_object_set (h->element, "latency", 1000, nullptr);
+  Gate gate;
+  GstPtr<GstPad> sink = vc::adopt (gst_element_get_static_pad (h->element, "sink"));
+  GstPtr<GstPad> src = vc::adopt (gst_element_get_static_pad (h->element, "src"));
+  gst_pad_add_probe (src.get (), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, wait_gate_on_stream_start,
+      &gate, nullptr);
+  gst_pad_add_probe (sink.get (), GST_PAD_PROBE_TYPE_BUFFER, open_gate, &gate, nullptr);
+  vc::play_first_packet_at_once (h->element);
+  gst_harness_set_src_caps_str (h, "application/x-rtp, media=(string)audio, "
+      "clock-rate=(int)48000, encoding-name=(string)OPUS, payload=(int)96");
+
+  GstBuffer *packet = gst_rtp_buffer_new_allocate (40, 0, 0);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  fail_unless (gst_rtp_buffer_map (packet, GST_MAP_WRITE, &rtp));
+  gst_rtp_buffer_set_payload_type (&rtp, 96);
+  gst_rtp_buffer_set_seq (&rtp, 1000);
+  gst_rtp_buffer_set_timestamp (&rtp, 48000);
+  gst_rtp_buffer_set_ssrc (&rtp, 0x1234);
+  gst_rtp_buffer_unmap (&rtp);
+  GST_BUFFER_DTS (packet) = 0;
+  fail_unless_equals_int (gst_harness_push (h, packet), GST_FLOW_OK);
+
+  GstBuffer *out = nullptr;
+  for (int i = 0; i < 200 && !out; i++) {
+    out = gst_harness_try_pull (h);
+    if (!out)
+      g_usleep (10000);
+  }
+  fail_unless (out != nullptr, "the first packet is still in the jitter buffer after 2 s");
+  fail_unless (gst_rtp_buffer_map (out, GST_MAP_READ, &rtp));
+  fail_unless_equals_int (gst_rtp_buffer_get_seq (&rtp), 1000);
+  gst_rtp_buffer_unmap (&rtp);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 static Suite *
 callsession_suite (void)
 {
@@ -353,6 +432,7 @@ callsession_suite (void)
   tcase_add_test (tc, test_negotiation_failure);
   tcase_add_test (tc, test_answer_payload_type_and_candidate_order);
   tcase_add_test (tc, test_connect_timeout);
+  tcase_add_test (tc, test_first_packet_at_once);
   return s;
 }
 

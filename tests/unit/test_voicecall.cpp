@@ -121,6 +121,28 @@ count_webrtcbins (GstElement *call)
   return n;
 }
 
+/* The "probation" of each rtpsession in `call`'s sessions, or -1 if it has none. */
+std::vector<int>
+rtpsession_probations (GstElement *call)
+{
+  std::vector<int> found;
+  GstIterator *it = gst_bin_iterate_recurse (GST_BIN (call));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+    GstElement *e = GST_ELEMENT (g_value_get_object (&item));
+    GstElementFactory *f = gst_element_get_factory (e);
+    if (f && !strcmp (GST_OBJECT_NAME (f), "rtpsession")) {
+      guint probation = 0;
+      g_object_get (e, "probation", &probation, nullptr);
+      found.push_back (static_cast<int> (probation));
+    }
+    g_value_reset (&item);
+  }
+  g_value_unset (&item);
+  gst_iterator_free (it);
+  return found;
+}
+
 void
 on_finalized (gpointer data, GObject *)
 {
@@ -439,7 +461,8 @@ GST_END_TEST;
 
 /* The first packet is played as soon as it comes, not after the jitter buffer's latency
  * (rtpjitterbuffer faststart): with a 1 s jitter buffer the first audio still follows the
- * first RTP packet by a few ms (without faststart: a second later). */
+ * first RTP packet by a few ms (without faststart: a second later). Nor does rtpsession hold
+ * it until a second packet of its source has come (probation). */
 GST_START_TEST (test_first_packet_not_held)
 {
   MessageLog a_log, b_log;
@@ -465,6 +488,12 @@ GST_START_TEST (test_first_packet_not_held)
         gst_structure_get_string (st, "role"), rtp, audio);
     fail_unless (audio - rtp < 500, "the first packet waited %.0f ms in the jitter buffer",
         audio - rtp);
+  }
+  for (Party *p : {&a, &b}) {
+    std::vector<int> probations = rtpsession_probations (p->call);
+    fail_unless (!probations.empty (), "%s: no rtpsession", p->name.c_str ());
+    for (int probation : probations)
+      fail_unless_equals_int (probation, 0);
   }
 }
 GST_END_TEST;
