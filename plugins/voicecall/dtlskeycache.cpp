@@ -299,8 +299,7 @@ dtls_key_cache_dir ()
 }
 
 DtlsKeyCacheResult
-dtls_key_cache_warm_up (const std::string &dir_arg, const std::atomic<gint64> *stop_at,
-    const std::function<void ()> &then_first)
+dtls_key_cache_warm_up (const std::string &dir_arg, const std::atomic<gint64> *stop_at)
 {
   static std::once_flag debug_once;
   std::call_once (debug_once, [] {
@@ -313,8 +312,6 @@ dtls_key_cache_warm_up (const std::string &dir_arg, const std::atomic<gint64> *s
     r.detail = "the cache is off (VOICECALL_DTLS_KEY_CACHE=0)";
     if (GstElement *dtls = gst_element_factory_make ("dtlsdec", nullptr))
       gst_object_unref (gst_object_ref_sink (dtls));
-    if (then_first)
-      then_first ();
     return r;
   }
   gint64 t0 = g_get_monotonic_time ();
@@ -324,8 +321,6 @@ dtls_key_cache_warm_up (const std::string &dir_arg, const std::atomic<gint64> *s
     r.detail = "the process's certificate existed already";
   GST_DEBUG ("first DTLS certificate after %.1f ms, %s", (g_get_monotonic_time () - t0) / 1e3,
       r.used_cached_key ? "on the cached key" : r.detail.c_str ());
-  if (then_first)
-    then_first ();
   /* Fills the pool up again: one key a process in the steady state, more after a burst. */
   std::string why;
   for (int i = 0; i < kPoolSize && static_cast<int> (pool_files (dir).size ()) < kPoolSize; i++) {

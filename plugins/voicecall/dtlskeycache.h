@@ -34,11 +34,9 @@ struct DtlsKeyCacheResult {
  * at a low priority (nice 10)): call from a background thread. dir is the cache
  * directory, empty for the default; stop_at, when set to a g_get_monotonic_time () (it may be
  * set while this runs), is when the making of keys for later processes stops (a key not ready
- * then is not stored); then_first, if set, runs once the certificate is there, before the
- * keys for later processes are made. */
+ * then is not stored). */
 DtlsKeyCacheResult dtls_key_cache_warm_up (const std::string &dir = std::string (),
-    const std::atomic<gint64> *stop_at = nullptr,
-    const std::function<void ()> &then_first = std::function<void ()> ());
+    const std::atomic<gint64> *stop_at = nullptr);
 
 /* Asks OpenSSL not to free its global state in an atexit handler: at exit that ran while
  * other threads (GStreamer's, done with a call's DTLS) were still freeing their OpenSSL

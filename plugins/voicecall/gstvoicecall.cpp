@@ -969,11 +969,12 @@ constexpr gint64 WARM_UP_EXIT_WAIT_US = G_USEC_PER_SEC;
 static std::atomic<gint64> warm_up_stop_at {0};
 
 /* The plugins and classes of the elements a session's webrtcbin creates, loaded once ahead:
- * otherwise the first offer or answer loads them (libsrtp, libnice, ...). */
+ * otherwise the first offer or answer loads them (libsrtp, libnice, ...). libsrtp first: its
+ * initialisation runs its ciphers' self-tests, 18-30 ms here. */
 static void
 load_session_elements ()
 {
-  for (const char *name : {"webrtcbin", "srtpenc", "srtpdec", "nicesrc", "nicesink", "rtpbin",
+  for (const char *name : {"srtpenc", "srtpdec", "webrtcbin", "nicesrc", "nicesink", "rtpbin",
            "rtpjitterbuffer", "rtprtxsend", "rtprtxreceive", "rtpstorage", "rtpulpfecdec",
            "rtpredenc", "rtpopusdepay", "opusdec"}) {
     GstElementFactory *factory = gst_element_factory_find (name);
@@ -989,6 +990,34 @@ load_session_elements ()
   }
 }
 
+/* The session elements load in a thread of their own from the moment a voicecall exists,
+ * while the rest of the pipeline is built, not after the first session has begun (when the
+ * caller's first offer waited for them). */
+static std::mutex load_lock;
+static bool load_started = false;
+static GThread *load_thread = nullptr;
+
+static void
+start_loading_session_elements ()
+{
+  std::lock_guard<std::mutex> lk (load_lock);
+  if (std::exchange (load_started, true))
+    return;
+  load_thread = g_thread_try_new ("voicecall-load", [] (gpointer) -> gpointer {
+    load_session_elements ();
+    return nullptr;
+  }, nullptr, nullptr);
+}
+
+/* A process must not exit while another thread is in a plugin's init. */
+static void
+wait_for_session_elements ()
+{
+  std::lock_guard<std::mutex> lk (load_lock);
+  if (GThread *thread = std::exchange (load_thread, nullptr))
+    g_thread_join (thread);
+}
+
 static void
 warm_up_dtls_certificate ()
 {
@@ -997,8 +1026,7 @@ warm_up_dtls_certificate ()
     return;
   warm_up_started = true;
   warm_up_thread = g_thread_try_new ("voicecall-dtls", [] (gpointer) -> gpointer {
-    vc::DtlsKeyCacheResult r = vc::dtls_key_cache_warm_up (std::string (), &warm_up_stop_at,
-        load_session_elements);
+    vc::DtlsKeyCacheResult r = vc::dtls_key_cache_warm_up (std::string (), &warm_up_stop_at);
     GST_DEBUG ("DTLS certificate ready (%s); key for the next process %s",
         r.used_cached_key ? "on a key made ahead of time" : r.detail.c_str (),
         r.stored_next_key ? "stored" : "not stored");
@@ -1025,8 +1053,10 @@ gst_voice_call_change_state (GstElement *element, GstStateChange transition)
 
   if (transition == GST_STATE_CHANGE_NULL_TO_READY)
     warm_up_dtls_certificate ();
-  if (transition == GST_STATE_CHANGE_READY_TO_NULL)
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
+    wait_for_session_elements ();
     wait_for_dtls_certificate ();
+  }
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !start (self)) {
     stop_mixing (self);
@@ -1407,6 +1437,7 @@ gst_voice_call_init (GstVoiceCall *self)
   auto *priv = self->priv;
   auto *element = GST_ELEMENT (self);
   priv->ctl = std::make_unique<vc::ContextThread> ("voicecall-ctl");
+  start_loading_session_elements ();
 
   GstElement *tee = vc::make_element (element, "tee", "input");
   GstElement *selector = vc::make_element (element, "input-selector", "output");
@@ -1427,6 +1458,7 @@ gst_voice_call_init (GstVoiceCall *self)
 static void
 gst_voice_call_finalize (GObject *object)
 {
+  wait_for_session_elements ();
   delete GST_VOICE_CALL (object)->priv;
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
