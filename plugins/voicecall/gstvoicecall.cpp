@@ -969,12 +969,13 @@ constexpr gint64 WARM_UP_EXIT_WAIT_US = G_USEC_PER_SEC;
 static std::atomic<gint64> warm_up_stop_at {0};
 
 /* The plugins and classes of the elements a session's webrtcbin creates, loaded once ahead:
- * otherwise the first offer or answer loads them (libsrtp, libnice, ...). libsrtp first: its
- * initialisation runs its ciphers' self-tests, 18-30 ms here. */
+ * otherwise the first offer or answer loads them (libsrtp, libnice, ...). The DTLS plugin
+ * first, which the DTLS warm-up needs (plugins load one at a time), then libsrtp, whose
+ * initialisation runs its ciphers' self-tests (18-30 ms here). */
 static void
 load_session_elements ()
 {
-  for (const char *name : {"srtpenc", "srtpdec", "webrtcbin", "nicesrc", "nicesink", "rtpbin",
+  for (const char *name : {"dtlsdec", "srtpenc", "srtpdec", "webrtcbin", "nicesrc", "nicesink", "rtpbin",
            "rtpjitterbuffer", "rtprtxsend", "rtprtxreceive", "rtpstorage", "rtpulpfecdec",
            "rtpredenc", "rtpopusdepay", "opusdec"}) {
     GstElementFactory *factory = gst_element_factory_find (name);
