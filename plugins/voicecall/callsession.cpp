@@ -377,9 +377,20 @@ CallSession::send_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   auto *s = static_cast<CallSession *> (data);
   /* Until DTLS is done webrtcbin blocks its transport, holding the first packet, and then
    * sends that packet (as old as the call setup) with the live ones: the far end's jitter
-   * buffer times the stream from it and plays the whole call seconds late. */
-  if ((info->type & GST_PAD_PROBE_TYPE_BUFFER) && !s->media_up_.load ())
-    return GST_PAD_PROBE_DROP;
+   * buffer times the stream from it and plays the whole call seconds late. So a packet waits
+   * here for DTLS as long as it is the newest (a packet's time, until the next one comes),
+   * and is dropped after that: the first packet leaves the moment DTLS is up, not when the
+   * capture gives the next one (10 ms later on average). */
+  if ((info->type & GST_PAD_PROBE_TYPE_BUFFER) && !s->media_up_.load ()) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+    const GstClockTime d = GST_BUFFER_DURATION_IS_VALID (buf) ?
+        std::min<GstClockTime> (GST_BUFFER_DURATION (buf), 60 * GST_MSECOND) :
+        20 * GST_MSECOND;
+    std::unique_lock<std::mutex> lk (s->media_lock_);
+    if (!s->media_cond_.wait_for (lk, std::chrono::nanoseconds (d),
+            [s] { return s->media_up_.load (); }))
+      return GST_PAD_PROBE_DROP;
+  }
   if ((info->type & GST_PAD_PROBE_TYPE_BUFFER) && !s->first_rtp_sent_us_.load ()) {
     gint64 none = 0;
     s->first_rtp_sent_us_.compare_exchange_strong (none, g_get_monotonic_time ());
@@ -1000,7 +1011,11 @@ CallSession::on_connection_state (GstElement *webrtc, GParamSpec *, gpointer dat
   auto *s = static_cast<CallSession *> (data);
   GST_INFO_OBJECT (s->bin_, "session %s: connection state %d", s->id_.c_str (), state);
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
-    s->media_up_ = true;
+    {
+      std::lock_guard<std::mutex> lk (s->media_lock_);
+      s->media_up_ = true;
+    }
+    s->media_cond_.notify_all ();
     s->later ([] (CallSession &s) { s.connected (); });
   } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
     s->later ([] (CallSession &s) {

@@ -28,6 +28,7 @@
 #include "signaller.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -242,6 +243,8 @@ private:
    * name, and webrtcbin 1.22 names one only if our caps reached it before the SDP was made. */
   guint32 send_ssrc_ = 0;              /* set once, in the constructor */
   std::atomic<bool> media_up_ {false};   /* ICE+DTLS up: our RTP may go */
+  std::mutex media_lock_;                /* media_up_'s change, for the packet waiting on it */
+  std::condition_variable media_cond_;
   std::atomic<gint64> last_heard_us_ {0}; /* the peer's last RTP/RTCP */
   std::atomic<gint64> last_rtp_us_ {0};   /* the peer's last RTP */
   bool host_only_ = false;      /* no STUN/TURN: host candidates are all there will be */

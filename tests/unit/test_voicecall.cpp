@@ -498,6 +498,39 @@ GST_START_TEST (test_first_packet_not_held)
 }
 GST_END_TEST;
 
+/* Our first packet leaves the moment DTLS is up: the newest packet waits for it, instead of
+ * being dropped while the next one is captured. With 60 ms packets, dropping made the first
+ * packet leave 0-60 ms after "connected" (30 on average); waiting, at once. */
+GST_START_TEST (test_first_packet_leaves_with_dtls)
+{
+  MessageLog a_log, b_log;
+  Party a ("caller", 440), b ("callee", 880);
+  fail_unless (a.pipeline && b.pipeline);
+  for (Party *p : {&a, &b})
+    gst_util_set_object_arg (G_OBJECT (p->capture), "frame-duration", "60");
+  vc::test::pair (a, b);
+  watch_messages (a, &a_log);
+  watch_messages (b, &b_log);
+  b.play ();
+  a.play ();
+  std::string error;
+  fail_unless (a.wait_audio (0.2, 20, &error), "%s", error.c_str ());
+  fail_unless (b.wait_audio (0.2, 20, &error), "%s", error.c_str ());
+  for (MessageLog *log : {&a_log, &b_log}) {
+    auto setup = wait_element_message (*log, "voicecall-setup", 5);
+    fail_unless (setup.get () != nullptr, "no voicecall-setup");
+    const GstStructure *st = gst_message_get_structure (setup.get ());
+    double connected = -1, sent = -1;
+    fail_unless (gst_structure_get_double (st, "connected-ms", &connected) &&
+        gst_structure_get_double (st, "first-rtp-sent-ms", &sent), "%" GST_PTR_FORMAT, st);
+    g_print ("%s: connected at %.1f ms, first RTP sent at %.1f ms\n",
+        gst_structure_get_string (st, "role"), connected, sent);
+    fail_unless (sent - connected < 15, "the first packet left %.0f ms after DTLS was up",
+        sent - connected);
+  }
+}
+GST_END_TEST;
+
 static Suite *
 voicecall_suite (void)
 {
@@ -514,6 +547,7 @@ voicecall_suite (void)
   tcase_add_test (call, test_call_cycles);
   tcase_add_test (call, test_hang_up_by_eos);
   tcase_add_test (call, test_first_packet_not_held);
+  tcase_add_test (call, test_first_packet_leaves_with_dtls);
   suite_add_tcase (s, call);
   return s;
 }
