@@ -75,7 +75,9 @@ Playout::target_ms () const
   const int target = delay_.target_ms ();
   if (!(config_.fec && config_.fec_headroom && headroom_ && fec_capable_))
     return target;
-  return std::max (target, std::min (target + delay_.packet_ms (), config_.max_delay_ms));
+  const int tick_ms = TICK_FRAMES * 1000 / DelayManager::RATE;
+  return std::max (target,
+      std::min (target + delay_.packet_ms () + tick_ms, config_.max_delay_ms));
 }
 
 void

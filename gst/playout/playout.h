@@ -28,8 +28,11 @@ namespace vc::playout {
 /* Loss and FEC headroom. A packet that is lost on a path held at one packet of delay is
  * concealed, not recovered: the next packet, which carries its FEC copy, arrives a packet
  * later, when the hole has been played. While packets are being lost, the playout therefore
- * asks for one packet more than the delay manager's target, so that the next packet is here
- * in time and FEC can be used (24 dB against 6 dB of concealment in the tests, for 20 ms).
+ * asks for one packet and one tick more than the delay manager's target, so that the next
+ * packet is here in time and FEC can be used (24 dB against 6 dB of concealment in the
+ * tests, for 20 ms): the hole is decoded at the start of the tick that first needs it, up to
+ * a tick before it plays. With one packet only, the next packet often came just too late
+ * (a 10 ms concealment, then the FEC copy and an acceleration to take back the surplus).
  * The losses of the last LOSS_WINDOW packet slots (2 s at 20 ms) are counted: the headroom
  * comes with HEADROOM_LOSSES of them (one alone does not: it costs 20 ms for nothing) and
  * goes when there is none (2 s without loss); at 2 % steady loss it stays. Only while FEC is
