@@ -459,6 +459,36 @@ GST_START_TEST (test_hang_up_by_eos)
 }
 GST_END_TEST;
 
+/* Calls b from a, waits for audio both ways, and gives each one's voicecall-setup steps
+ * `first` and `second` (ms from its session's start), the caller's first. The logs must
+ * outlive the parties. */
+static std::vector<std::pair<double, double>>
+setup_steps (Party &a, MessageLog &a_log, Party &b, MessageLog &b_log, const char *first,
+    const char *second)
+{
+  vc::test::pair (a, b);
+  watch_messages (a, &a_log);
+  watch_messages (b, &b_log);
+  b.play ();
+  a.play ();
+  std::string error;
+  fail_unless (a.wait_audio (0.2, 20, &error), "%s", error.c_str ());
+  fail_unless (b.wait_audio (0.2, 20, &error), "%s", error.c_str ());
+  std::vector<std::pair<double, double>> steps;
+  for (MessageLog *log : {&a_log, &b_log}) {
+    auto setup = wait_element_message (*log, "voicecall-setup", 5);
+    fail_unless (setup.get () != nullptr, "no voicecall-setup");
+    const GstStructure *st = gst_message_get_structure (setup.get ());
+    double x = -1, y = -1;
+    fail_unless (gst_structure_get_double (st, first, &x) &&
+        gst_structure_get_double (st, second, &y), "%" GST_PTR_FORMAT, st);
+    g_print ("%s: %s %.1f, %s %.1f\n", gst_structure_get_string (st, "role"), first, x,
+        second, y);
+    steps.emplace_back (x, y);
+  }
+  return steps;
+}
+
 /* The first packet is played as soon as it comes, not after the jitter buffer's latency
  * (rtpjitterbuffer faststart): with a 1 s jitter buffer the first audio still follows the
  * first RTP packet by a few ms (without faststart: a second later). Nor does rtpsession hold
@@ -469,26 +499,10 @@ GST_START_TEST (test_first_packet_not_held)
   Party a ("caller", 440, "latency=1000 adaptive=false"),
       b ("callee", 880, "latency=1000 adaptive=false");
   fail_unless (a.pipeline && b.pipeline);
-  vc::test::pair (a, b);
-  watch_messages (a, &a_log);
-  watch_messages (b, &b_log);
-  b.play ();
-  a.play ();
-  std::string error;
-  fail_unless (a.wait_audio (0.2, 20, &error), "%s", error.c_str ());
-  fail_unless (b.wait_audio (0.2, 20, &error), "%s", error.c_str ());
-  for (MessageLog *log : {&a_log, &b_log}) {
-    auto setup = wait_element_message (*log, "voicecall-setup", 5);
-    fail_unless (setup.get () != nullptr, "no voicecall-setup");
-    const GstStructure *st = gst_message_get_structure (setup.get ());
-    double rtp = -1, audio = -1;
-    fail_unless (gst_structure_get_double (st, "first-rtp-received-ms", &rtp) &&
-        gst_structure_get_double (st, "first-audio-ms", &audio), "%" GST_PTR_FORMAT, st);
-    g_print ("%s: first RTP received at %.1f ms, first audio at %.1f ms\n",
-        gst_structure_get_string (st, "role"), rtp, audio);
+  for (auto [rtp, audio] :
+      setup_steps (a, a_log, b, b_log, "first-rtp-received-ms", "first-audio-ms"))
     fail_unless (audio - rtp < 500, "the first packet waited %.0f ms in the jitter buffer",
         audio - rtp);
-  }
   for (Party *p : {&a, &b}) {
     std::vector<int> probations = rtpsession_probations (p->call);
     fail_unless (!probations.empty (), "%s: no rtpsession", p->name.c_str ());
@@ -508,26 +522,10 @@ GST_START_TEST (test_first_packet_leaves_with_dtls)
   fail_unless (a.pipeline && b.pipeline);
   for (Party *p : {&a, &b})
     gst_util_set_object_arg (G_OBJECT (p->capture), "frame-duration", "60");
-  vc::test::pair (a, b);
-  watch_messages (a, &a_log);
-  watch_messages (b, &b_log);
-  b.play ();
-  a.play ();
-  std::string error;
-  fail_unless (a.wait_audio (0.2, 20, &error), "%s", error.c_str ());
-  fail_unless (b.wait_audio (0.2, 20, &error), "%s", error.c_str ());
-  for (MessageLog *log : {&a_log, &b_log}) {
-    auto setup = wait_element_message (*log, "voicecall-setup", 5);
-    fail_unless (setup.get () != nullptr, "no voicecall-setup");
-    const GstStructure *st = gst_message_get_structure (setup.get ());
-    double connected = -1, sent = -1;
-    fail_unless (gst_structure_get_double (st, "connected-ms", &connected) &&
-        gst_structure_get_double (st, "first-rtp-sent-ms", &sent), "%" GST_PTR_FORMAT, st);
-    g_print ("%s: connected at %.1f ms, first RTP sent at %.1f ms\n",
-        gst_structure_get_string (st, "role"), connected, sent);
+  for (auto [connected, sent] :
+      setup_steps (a, a_log, b, b_log, "connected-ms", "first-rtp-sent-ms"))
     fail_unless (sent - connected < 15, "the first packet left %.0f ms after DTLS was up",
         sent - connected);
-  }
 }
 GST_END_TEST;
 
