@@ -18,7 +18,6 @@
 #include <glib.h>
 
 #include <atomic>
-#include <functional>
 #include <string>
 
 namespace vc {

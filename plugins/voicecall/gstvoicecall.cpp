@@ -975,9 +975,9 @@ static std::atomic<gint64> warm_up_stop_at {0};
 static void
 load_session_elements ()
 {
-  for (const char *name : {"dtlsdec", "srtpenc", "srtpdec", "webrtcbin", "nicesrc", "nicesink", "rtpbin",
-           "rtpjitterbuffer", "rtprtxsend", "rtprtxreceive", "rtpstorage", "rtpulpfecdec",
-           "rtpredenc", "rtpopusdepay", "opusdec"}) {
+  for (const char *name : {"dtlsdec", "srtpenc", "srtpdec", "webrtcbin", "nicesrc", "nicesink",
+           "rtpbin", "rtpjitterbuffer", "rtprtxsend", "rtprtxreceive", "rtpstorage",
+           "rtpulpfecdec", "rtpredenc", "rtpopusdepay", "opusdec"}) {
     GstElementFactory *factory = gst_element_factory_find (name);
     if (!factory)
       continue;
