@@ -121,6 +121,28 @@ Conference::add (const std::string &id)
   return p->ghost;
 }
 
+/* webrtcbin's nicesink (RTP) waits for each packet's running time plus the latency before it
+ * sends it: the mixer pushes each frame when it is due already, so that wait only delays it
+ * and costs the session's send thread a second sleep and wake-up per packet. */
+static void
+send_unsynchronised (GstPad *webrtc_src)
+{
+  GstPtr<GstElement> webrtc = adopt (gst_pad_get_parent_element (webrtc_src));
+  if (!webrtc || !GST_IS_BIN (webrtc.get ()))
+    return;
+  GstIterator *it = gst_bin_iterate_recurse (GST_BIN (webrtc.get ()));
+  GValue v = G_VALUE_INIT;
+  while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+    GstElement *e = GST_ELEMENT (g_value_get_object (&v));
+    GstElementFactory *f = gst_element_get_factory (e);
+    if (f && g_strcmp0 (GST_OBJECT_NAME (f), "nicesink") == 0)
+      g_object_set (e, "sync", FALSE, nullptr);
+    g_value_reset (&v);
+  }
+  g_value_unset (&v);
+  gst_iterator_free (it);
+}
+
 GstPtr<GstPad>
 Conference::link_received (const std::string &id, GstPad *src)
 {
@@ -141,6 +163,7 @@ Conference::link_received (const std::string &id, GstPad *src)
   if (!sink)
     return nullptr;
   g_object_set (sink.get (), "gain", gain, "mute", muted, nullptr);
+  send_unsynchronised (src);
   if (gst_pad_link_full (src, sink.get (), GST_PAD_LINK_CHECK_CAPS) != GST_PAD_LINK_OK) {
     GST_WARNING_OBJECT (bin_, "participant %s: cannot link its received stream", id.c_str ());
     return nullptr;
