@@ -25,6 +25,7 @@
 
 #include <gst/gst.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,9 +52,13 @@ public:
   /* A new participant: returns the pad that gives its mix (everyone but itself) as RTP/Opus,
    * nullptr if it exists. */
   GstPtr<GstPad> add (const std::string &id);
-  /* Links the participant's received RTP (`src`) to its input; returns the mixer's pad,
-   * nullptr if there is no such participant. Any thread. */
-  GstPtr<GstPad> link_received (const std::string &id, GstPad *src);
+  /* Links the participant's received RTP (`src`, a webrtcbin's pad) to its input; returns
+   * the mixer's pad, nullptr if there is no such participant. From then on its packets go to
+   * the mixer straight from webrtcbin's receive thread, past webrtcbin's jitter buffer (the
+   * mixer's playout is one), but while `held` () says the session is on hold: then they go
+   * the long way, through the session's hold (silence). Any thread. */
+  GstPtr<GstPad> link_received (const std::string &id, GstPad *src,
+      std::function<bool ()> held = nullptr);
   /* Stops what the participant's session gets (it no longer takes it); the others still
    * hear it (idempotent). */
   void remove_send (const std::string &id);

@@ -405,7 +405,8 @@ vc::GstPtr<GstPad>
 Host::link_remote_stream (vc::CallSession &s, GstPad *src)
 {
   if (self_->priv->conference)
-    return self_->priv->conference->link_received (s.id (), src);
+    return self_->priv->conference->link_received (s.id (), src,
+        [weak = s.weak_from_this ()] { auto p = weak.lock (); return p && p->held (); });
   GstElement *selector = self_->priv->selector;
   vc::GstPtr<GstPad> sink = vc::adopt (gst_element_request_pad_simple (selector, "sink_%u"));
   if (gst_pad_link (src, sink.get ()) != GST_PAD_LINK_OK) {

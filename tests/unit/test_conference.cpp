@@ -1,7 +1,7 @@
 /* gst-voicecall: voicecall mix=all, in-process — a callee (440 Hz) and three callers (660, 880,
  * 1100 Hz) over HTTP on 127.0.0.1: each party hears the other three and never itself
- * (spectral peaks of its recording), server-side mute and a caller leaving take the tone
- * out of the others' mix, levels and the active speaker are posted; the default (mix=first)
+ * (spectral peaks of its recording), server-side mute, hold and a caller leaving take the
+ * tone out of the others' mix, levels and the active speaker are posted; the default (mix=first)
  * is unchanged. */
 #include "party.h"
 
@@ -293,6 +293,20 @@ GST_START_TEST (test_four_party_conference)
     expect_tones (all[i]->name + " (660 muted)", recording_from (*all[i], at[i], 1.0),
         all_but ({TONES[i], TONES[i] == 660 ? 0 : 660}));
   g_signal_emit_by_name (host.call, "set-participant-mute", session_of[660].c_str (), FALSE, &ok);
+  fail_unless (ok);
+
+  /* The host puts the 660-Hz caller on hold: nobody hears it (its packets, which otherwise
+   * reach the mixer past webrtcbin's jitter buffer, go through the session's hold, which
+   * makes them silence) and it hears nothing. Then back: it is heard again (below). */
+  g_signal_emit_by_name (host.call, "set-hold", session_of[660].c_str (), TRUE, &ok);
+  fail_unless (ok);
+  at.clear ();
+  for (Party *p : all)
+    at.push_back (recorded (*p) + RATE / 2);
+  for (size_t i = 0; i < all.size (); i++)
+    expect_tones (all[i]->name + " (660 held)", recording_from (*all[i], at[i], 1.0),
+        TONES[i] == 660 ? std::vector<int> {} : all_but ({TONES[i], 660}));
+  g_signal_emit_by_name (host.call, "set-hold", session_of[660].c_str (), FALSE, &ok);
   fail_unless (ok);
 
   /* The 880-Hz caller hangs up: from a second later nobody hears it, 660 again. */
