@@ -475,7 +475,14 @@ static void
 mix_frame (GstVoiceMixer *self, GstClockTime pts)
 {
   auto *priv = self->priv;
-  std::vector<std::shared_ptr<Participant>> parts;
+  /* A participant as this frame sees it: its input and its pad are taken under the lock
+   * (a pad's release changes them in another thread). */
+  struct Part {
+    std::shared_ptr<Participant> p;
+    std::shared_ptr<Input> input;
+    vc::GstPtr<GstPad> src;
+  };
+  std::vector<Part> parts;
   int bitrate, complexity, pt;
   {
     std::lock_guard<std::mutex> l (priv->lock);
@@ -483,22 +490,23 @@ mix_frame (GstVoiceMixer *self, GstClockTime pts)
     complexity = priv->complexity;
     pt = priv->pt;
     for (auto &kv : priv->participants)
-      parts.push_back (kv.second);
+      parts.push_back ({kv.second, kv.second->input,
+          kv.second->src ? vc::ref (kv.second->src) : nullptr});
   }
   /* Each tick's audio is taken now, when the frame's last tick is due (as voiceplayout). */
   const int64_t now_us = static_cast<int64_t> ((pts + (TICKS - 1) * TICK_TIME) / GST_USECOND);
   std::fill (priv->sum.begin (), priv->sum.end (), 0.f);
   std::fill (priv->callers_sum.begin (), priv->callers_sum.end (), 0.f);
   bool any_caller = false;
-  for (auto &p : parts) {
-    if (!p->input)
+  for (auto &[p, input, src] : parts) {
+    if (!input)
       continue;
-    pull_input (*p->input, now_us, p->gain, p->muted, priv->pulled);
-    if (!p->input->contributes)
+    pull_input (*input, now_us, p->gain, p->muted, priv->pulled);
+    if (!input->contributes)
       continue;
     any_caller = true;
     for (int i = 0; i < FRAME; i++)
-      priv->callers_sum[i] += p->input->pcm[i];
+      priv->callers_sum[i] += input->pcm[i];
   }
   pull_input (*priv->local, now_us, 1.0, false, priv->pulled);
   for (int i = 0; i < FRAME; i++)
@@ -506,13 +514,9 @@ mix_frame (GstVoiceMixer *self, GstClockTime pts)
 
   /* The participants' outputs: an own encode, or the shared one. */
   std::shared_ptr<Encoded> shared;
-  for (auto &p : parts) {
-    GstPad *pad;
+  for (auto &[p, input, src] : parts) {
+    GstPad *pad = src.get ();
     Output &o = *p->output;
-    {
-      std::lock_guard<std::mutex> l (priv->lock);
-      pad = p->src ? GST_PAD (gst_object_ref (p->src)) : nullptr;
-    }
     if (!pad) {
       o.own.reset (); /* it left: nothing more is sent to it */
       continue;
@@ -521,9 +525,9 @@ mix_frame (GstVoiceMixer *self, GstClockTime pts)
     if (p->own_mix) {
       if (!o.own)
         o.own = make_encoder (bitrate, complexity);
-      const bool self_in = p->input && p->input->contributes;
+      const bool self_in = input && input->contributes;
       for (int i = 0; i < FRAME; i++)
-        priv->minus[i] = priv->sum[i] - (self_in ? p->input->pcm[i] : 0.f);
+        priv->minus[i] = priv->sum[i] - (self_in ? input->pcm[i] : 0.f);
       clamp (priv->minus);
       payload = o.own ? encode (o.own.get (), priv->minus) : nullptr;
     } else {
@@ -548,13 +552,12 @@ mix_frame (GstVoiceMixer *self, GstClockTime pts)
       if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING && ret != GST_FLOW_NOT_LINKED)
         GST_DEBUG_OBJECT (self, "participant %u: %s", p->index, gst_flow_get_name (ret));
     }
-    gst_object_unref (pad);
   }
   if (!shared)
     priv->full.reset (); /* nobody takes the shared encode; a new one starts when needed */
   int encoders = priv->full ? 1 : 0;
-  for (auto &p : parts)
-    encoders += p->output->own ? 1 : 0;
+  for (auto &part : parts)
+    encoders += part.p->output->own ? 1 : 0;
 
   /* The src pad: every participant, once one has been heard. */
   Output &o = *priv->out;
