@@ -121,21 +121,14 @@ Conference::add (const std::string &id)
   return p->ghost;
 }
 
-/* What a participant's webrtcbin needs changed for the conference, once its stream is
- * there:
- *
- * - Its RTP nicesink waits for each packet's running time plus the latency before it sends
- *   it (webrtcbin 1.22 leaves it synchronised): the mixer pushes each frame when it is due
- *   already, so that wait only delayed it and cost the session's send thread a second sleep
- *   and wake-up per packet. It sends at once.
- * - Its jitter buffer (rtpbin's, one per SSRC) holds nothing in order and only hands the
- *   packets to a thread of its own, which pushes them to the mixer, whose playout is the
- *   jitter buffer that counts: a wake-up per packet per participant for nothing. A probe on
- *   its sink pad (after SRTP, rtpsession and the arrival time) gives each packet to the
- *   mixer's pad in the receiving thread and drops it there, but while the session is on hold
- *   (the packets then go through webrtcbin, whose pad makes them silence). Its loss events
- *   go (do-lost): the playout finds the holes itself, and a jitter buffer that saw no packet
- *   for a while would report them all lost. */
+/* A participant's webrtcbin's jitter buffer (rtpbin's, one per SSRC) holds nothing in order
+ * and only hands the packets to a thread of its own, which pushes them to the mixer, whose
+ * playout is the jitter buffer that counts: a wake-up per packet per participant for
+ * nothing. A probe on its sink pad (after SRTP, rtpsession and the arrival time) gives each
+ * packet to the mixer's pad in the receiving thread and drops it there, but while the
+ * session is on hold (the packets then go through webrtcbin, whose pad makes them silence).
+ * Its loss events go (do-lost): the playout finds the holes itself, and a jitter buffer that
+ * saw no packet for a while would report them all lost. */
 struct Tap {
   GstPtr<GstPad> sink; /* the mixer's sink_N */
   std::function<bool ()> held;
@@ -152,7 +145,7 @@ tap_probe (GstPad *, GstPadProbeInfo *info, gpointer data)
 }
 
 static void
-prepare_webrtcbin (GstPad *webrtc_src, GstPad *mixer_sink, std::function<bool ()> held)
+tap_jitter_buffers (GstPad *webrtc_src, GstPad *mixer_sink, std::function<bool ()> held)
 {
   GstPtr<GstElement> webrtc = adopt (gst_pad_get_parent_element (webrtc_src));
   if (!webrtc || !GST_IS_BIN (webrtc.get ()))
@@ -163,9 +156,7 @@ prepare_webrtcbin (GstPad *webrtc_src, GstPad *mixer_sink, std::function<bool ()
     GstElement *e = GST_ELEMENT (g_value_get_object (&v));
     GstElementFactory *f = gst_element_get_factory (e);
     const gchar *name = f ? GST_OBJECT_NAME (f) : "";
-    if (g_strcmp0 (name, "nicesink") == 0) {
-      g_object_set (e, "sync", FALSE, nullptr);
-    } else if (g_strcmp0 (name, "rtpjitterbuffer") == 0) {
+    if (g_strcmp0 (name, "rtpjitterbuffer") == 0) {
       g_object_set (e, "do-lost", FALSE, nullptr);
       GstPtr<GstPad> sink = adopt (gst_element_get_static_pad (e, "sink"));
       gst_pad_add_probe (sink.get (), GST_PAD_PROBE_TYPE_BUFFER, tap_probe,
@@ -198,7 +189,7 @@ Conference::link_received (const std::string &id, GstPad *src, std::function<boo
   if (!sink)
     return nullptr;
   g_object_set (sink.get (), "gain", gain, "mute", muted, nullptr);
-  prepare_webrtcbin (src, sink.get (), std::move (held));
+  tap_jitter_buffers (src, sink.get (), std::move (held));
   if (gst_pad_link_full (src, sink.get (), GST_PAD_LINK_CHECK_CAPS) != GST_PAD_LINK_OK) {
     GST_WARNING_OBJECT (bin_, "participant %s: cannot link its received stream", id.c_str ());
     return nullptr;
