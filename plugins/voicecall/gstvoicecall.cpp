@@ -210,6 +210,7 @@ class Host : public vc::CallSession::Host {
 public:
   explicit Host (GstVoiceCall *self) : self_ (self) {}
   vc::GstPtr<GstPad> request_input (vc::CallSession &s) override;
+  bool queue_input () override;
   void release_input (vc::CallSession &s, GstPad *pad) override;
   vc::GstPtr<GstPad> link_remote_stream (vc::CallSession &s, GstPad *src) override;
   void release_remote_stream (vc::CallSession &s, GstPad *pad) override;
@@ -381,6 +382,14 @@ Host::request_input (vc::CallSession &s)
   vc::GstPtr<GstPad> pad = vc::adopt (gst_element_request_pad_simple (tee, "src_%u"));
   GST_PAD_STREAM_UNLOCK (sink.get ());
   return pad;
+}
+
+/* mix=all: the mixer sends to every participant from its one thread, with no queue (a
+ * wake-up per packet per participant less); it never blocks there (CallSession::Host). */
+bool
+Host::queue_input ()
+{
+  return !self_->priv->conference;
 }
 
 void
