@@ -9,8 +9,12 @@
  *
  *   our RTP ───────────────▶ local  ┐
  *   A's RTP (A's webrtcbin) ▶ sink_0 ├ voicemixer ─ src ─▶ queue ─▶ the element's src pad
- *   B's RTP (B's webrtcbin) ▶ sink_1 ┘    ├─ src_0 ─▶ A's session (the shared encode or its own)
- *                                         └─ src_1 ─▶ B's session
+ *   B's RTP (B's webrtcbin) ▶ sink_1 ┘    ├─ src_0 ─▶ A's webrtcbin (the shared encode or its own)
+ *                                         └─ src_1 ─▶ B's webrtcbin
+ *
+ * The received RTP reaches sink_N past webrtcbin's jitter buffer (link_received), and src_N
+ * feeds webrtcbin without a queue (the host's queue_input): the mixer's thread does the
+ * sending.
  *
  * Each src_N is an RTP stream of its own (one SSRC, consecutive sequence numbers, continuous
  * timestamps) whichever encode it carries. A participant's gain and server-side mute are
