@@ -12,8 +12,9 @@
  *
  * With several sessions at once (a callee), every caller hears us; the src pad carries the
  * first caller's audio, and when that caller hangs up, the next one's (mix=first, the
- * default). mix=all makes a conference: each caller's audio is decoded once (voiceplayout,
- * adaptive jitter handling), each caller hears our audio and every other caller mixed
+ * default). mix=all makes a conference (one voicemixer, one thread): each caller's audio is
+ * decoded once (adaptive jitter handling, as voiceplayout), each caller hears our audio and
+ * every other caller mixed
  * (never itself; callers who are not speaking share one encode of the full mix), and the
  * src pad carries every caller mixed, as Opus RTP
  * (docs/design.md, "Conference mixing"); action signals `set-participant-gain` and
