@@ -61,11 +61,13 @@ pads_table () {
     !p { next }
     /^  [A-Z]+ template:/ {
       flush ()
-      dir = tolower ($1); name = $3; gsub (/'"'"'/, "", name); caps = ""; avail = ""
+      dir = tolower ($1); name = $3; gsub (/'"'"'/, "", name); caps = ""; avail = ""; padtype = 0
       next
     }
-    /^    Availability:/ { avail = tolower ($2); next }
+    /^    Availability:/ { s = $0; sub (/^ +Availability: /, "", s); avail = tolower (s); next }
     /^    Capabilities:/ { next }
+    /^    Type:/ { padtype = 1; next }  # a pad subclass and its properties: not caps
+    padtype { next }
     /^      [^ ]/ { s = $0; sub (/^ +/, "", s); caps = (caps == "" ? s : caps "; " s); next }
     /^       +[a-z-]+: / {
       s = $0; sub (/^ +/, "", s); f = s; sub (/:.*/, "", f); v = s; sub (/^[^:]*: /, "", v)

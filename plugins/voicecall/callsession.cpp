@@ -211,8 +211,8 @@ bool
 CallSession::build ()
 {
   GstElement *webrtc = make_element (bin_, "webrtcbin", nullptr);
-  GstElement *queue = make_element (bin_, "queue", nullptr);
-  if (!webrtc || !queue) {
+  GstElement *queue = host_.queue_input () ? make_element (bin_, "queue", nullptr) : nullptr;
+  if (!webrtc || (host_.queue_input () && !queue)) {
     if (webrtc)
       gst_object_unref (gst_object_ref_sink (webrtc));
     if (queue)
@@ -220,7 +220,8 @@ CallSession::build ()
     return false;
   }
   webrtc_ = ref_sink (webrtc);
-  queue_ = ref_sink (queue);
+  if (queue)
+    queue_ = ref_sink (queue);
 
   gst_util_set_object_arg (G_OBJECT (webrtc), "bundle-policy", "max-bundle");
   g_object_set (webrtc, "latency", config_.latency_ms, "ice-transport-policy",
@@ -237,9 +238,11 @@ CallSession::build ()
     connect (rtpbin_.get (), "element-added", G_CALLBACK (on_rtpbin_element_added));
   }
   /* A leaky queue: a stalled session never holds back the others or the capture. */
-  g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
-      static_cast<guint64> (200 * GST_MSECOND), nullptr);
-  gst_util_set_object_arg (G_OBJECT (queue), "leaky", "downstream");
+  if (queue) {
+    g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+        static_cast<guint64> (200 * GST_MSECOND), nullptr);
+    gst_util_set_object_arg (G_OBJECT (queue), "leaky", "downstream");
+  }
 
   connect (webrtc, "on-negotiation-needed", G_CALLBACK (on_negotiation_needed));
   connect (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate));
@@ -248,13 +251,18 @@ CallSession::build ()
   connect (webrtc, "notify::ice-connection-state", G_CALLBACK (on_ice_connection_state));
   connect (webrtc, "pad-added", G_CALLBACK (on_pad_added));
 
-  gst_bin_add_many (GST_BIN (bin_), queue, webrtc, nullptr);
+  gst_bin_add (GST_BIN (bin_), webrtc);
+  if (queue)
+    gst_bin_add (GST_BIN (bin_), queue);
 
-  GstPtr<GstPad> queue_src = adopt (gst_element_get_static_pad (queue, "src"));
-  gst_pad_add_probe (queue_src.get (), static_cast<GstPadProbeType> (GST_PAD_PROBE_TYPE_BUFFER |
-      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM), send_probe, this, nullptr);
+  /* Our RTP leaves through the queue's src pad, or goes straight into webrtcbin. */
   GstPtr<GstPad> webrtc_sink = adopt (gst_element_request_pad_simple (webrtc, "sink_%u"));
-  gst_pad_link (queue_src.get (), webrtc_sink.get ());
+  GstPtr<GstPad> send_pad = queue ? adopt (gst_element_get_static_pad (queue, "src")) :
+      webrtc_sink;
+  gst_pad_add_probe (send_pad.get (), static_cast<GstPadProbeType> (GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM), send_probe, this, nullptr);
+  if (queue)
+    gst_pad_link (send_pad.get (), webrtc_sink.get ());
   send_pt_ = config_.payload_type;
   GstPtr<GstWebRTCRTPTransceiver> trans;
   g_object_get (webrtc_sink.get (), "transceiver", trans.out (), nullptr);
@@ -268,11 +276,13 @@ CallSession::build ()
    * pipeline changes state deadlocks (the bin waits for the webrtcbin's state lock, whose
    * streaming thread waits in a synchronised sink's preroll until the bin goes on). */
   for (GstElement *e : {queue, webrtc})
-    start_locked (bin_, e);
+    if (e)
+      start_locked (bin_, e);
 
   input_ = host_.request_input (*this);
-  GstPtr<GstPad> queue_sink = adopt (gst_element_get_static_pad (queue, "sink"));
-  gst_pad_link (input_.get (), queue_sink.get ());
+  GstPtr<GstPad> input_sink = queue ? adopt (gst_element_get_static_pad (queue, "sink")) :
+      webrtc_sink;
+  gst_pad_link (input_.get (), input_sink.get ());
 
   if (config_.connect_timeout_ms > 0) {
     std::weak_ptr<CallSession> weak = weak_from_this ();
@@ -1308,9 +1318,12 @@ CallSession::finish ()
   /* Out of the bin first, then stopped: stopping may wait for a streaming thread that a
    * synchronised sink holds in preroll while the pipeline changes state, and the bin's state
    * change must not then wait for this webrtcbin's locks. */
-  gst_bin_remove_many (GST_BIN (bin_), webrtc_.get (), queue_.get (), nullptr);
+  gst_bin_remove (GST_BIN (bin_), webrtc_.get ());
+  if (queue_)
+    gst_bin_remove (GST_BIN (bin_), queue_.get ());
   gst_element_set_state (webrtc_.get (), GST_STATE_NULL);
-  gst_element_set_state (queue_.get (), GST_STATE_NULL);
+  if (queue_)
+    gst_element_set_state (queue_.get (), GST_STATE_NULL);
   rtpbin_.reset ();
 
   guint64 duration_ms = is_connected_ ? (g_get_monotonic_time () - connected_us_) / 1000 : 0;

@@ -77,6 +77,13 @@ public:
     /* A new pad that carries the audio to send to this session (a tee's request pad, or
      * the session's own mix); the session gives it back with release_input when it ends. */
     virtual GstPtr<GstPad> request_input (CallSession &session) = 0;
+    /* Whether a leaky queue (a thread of its own) takes that pad's buffers into webrtcbin
+     * (the default), so that nothing upstream ever waits for this session's sending. Without
+     * it the pad's own thread sends (rtpbin, SRTP, sendmsg): one thread wake-up less per
+     * packet. webrtcbin does not hold that thread: its transport blocks RTP until the DTLS
+     * keys are set, and the session drops our RTP until the connection is up, which comes
+     * after them; its nicesink is not synchronised. */
+    virtual bool queue_input () { return true; }
     virtual void release_input (CallSession &session, GstPad *pad)
     {
       release_request_pad (pad);

@@ -1,25 +1,25 @@
 /* gst-voicecall: conference mixing for voicecall mix=all (docs/design.md, "Conference mixing").
  *
- * Every participant's received RTP is decoded once, by a voiceplayout of its own (adaptive
- * jitter handling before mixing), and fanned out by a tee; our own RTP (the sink pad's) is
- * decoded once the same way. One mixer mixes everyone (the local source and every
- * participant) and is encoded once: the shared mix, which every participant who is not
- * speaking gets. A participant who speaks (or spoke within the last second) gets a mix of its
- * own instead, without itself (mix-minus), encoded for it alone. One more mixer mixes every
- * participant (not the local source) for the element's src pad:
+ * One voicemixer element does all of it, in one thread (gstvoicemixer.cpp): every
+ * participant's received RTP is decoded once (its pad sink_N), our own RTP too (local), and
+ * every 20 ms everything is mixed. The full mix (the local source and every participant) is
+ * encoded once and goes to every participant who is not speaking; a participant who speaks
+ * (or spoke within the last second) gets a mix without itself (mix-minus), encoded for it
+ * alone (own-mix). The mixer's src pad carries every participant (not the local source):
  *
- *   our RTP ─▶ queue ─▶ voiceplayout ─▶ tee ─────────────┬─▶ mixer(shared) ─▶ opusenc ─▶ pay ─▶ tee(shared)
- *   A's RTP ─▶ voiceplayout ─▶ volume ─▶ tee(A) ─────────┼─▶ mixer(out) ─▶ opusenc ─▶ pay ─▶ src pad
- *                                                        └─▶ mixer(B) ─▶ opusenc ─▶ pay ─┐  (B speaks)
- *   tee(shared) ─▶ selector(B) ◀───────────────────────────────────────────────────────────┘
- *   selector(B) ─▶ B's session
+ *   our RTP ───────────────▶ local  ┐
+ *   A's RTP (A's webrtcbin) ▶ sink_0 ├ voicemixer ─ src ─▶ queue ─▶ the element's src pad
+ *   B's RTP (B's webrtcbin) ▶ sink_1 ┘    ├─ src_0 ─▶ A's webrtcbin (the shared encode or its own)
+ *                                         └─ src_1 ─▶ B's webrtcbin
  *
- * A session's RTP goes through its selector, whose probe keeps one SSRC, consecutive
- * sequence numbers and continuous timestamps across the switches between the shared and its
- * own stream. The volume element is the participant's gain and server-side mute; a probe
- * before it measures the participant's level (what it says, whatever its gain). The local
- * branch and the shared and callers' mixes follow the element's state; a participant's
- * elements follow its session (locked state, started when added, stopped when removed).
+ * The received RTP reaches sink_N past webrtcbin's jitter buffer (link_received), and src_N
+ * feeds webrtcbin without a queue (the host's queue_input): the mixer's thread does the
+ * sending.
+ *
+ * Each src_N is an RTP stream of its own (one SSRC, consecutive sequence numbers, continuous
+ * timestamps) whichever encode it carries. A participant's gain and server-side mute are
+ * properties of its pads; its level is measured on what it says (before them). The mixer
+ * follows the element's state; a participant's pads come and go with its session.
  *
  * Control thread, but for link_received (any thread).
  */
@@ -29,6 +29,7 @@
 
 #include <gst/gst.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,30 +40,33 @@ namespace vc {
 
 class Conference {
 public:
-  /* Builds the local branch and the callers' mix in `bin`. nullptr if an element is missing
-   * (an error was posted on `bin`). */
+  /* Builds the mixer in `bin`. nullptr if an element is missing (an error was posted on
+   * `bin`). */
   static std::unique_ptr<Conference> create (GstElement *bin);
-  /* Removes every participant and its own elements from the bin (which is in READY or
-   * NULL). */
+  /* Removes every participant and the mixer from the bin (which is in READY or NULL). */
   ~Conference ();
   Conference (const Conference &) = delete;
   Conference &operator= (const Conference &) = delete;
 
-  /* The local branch's input: link a pad that carries our RTP/Opus to it. */
+  /* The local input: link a pad that carries our RTP/Opus to it. */
   GstPad *local_sink () const { return local_sink_.get (); }
   /* Every participant mixed (not the local source), as RTP/Opus. */
   GstPad *output () const { return output_.get (); }
 
   /* A new participant: returns the pad that gives its mix (everyone but itself) as RTP/Opus,
-   * nullptr if an element is missing. */
+   * nullptr if it exists. */
   GstPtr<GstPad> add (const std::string &id);
-  /* Links the participant's received RTP (`src`) to its decoder; returns the decoder's pad,
-   * nullptr if there is no such participant. Any thread. */
-  GstPtr<GstPad> link_received (const std::string &id, GstPad *src);
-  /* Stops what the participant's session gets (it no longer takes it): its selector and its
-   * own mix, if any, leave; the others still hear it (idempotent). */
+  /* Links the participant's received RTP (`src`, a webrtcbin's pad) to its input; returns
+   * the mixer's pad, nullptr if there is no such participant. From then on its packets go to
+   * the mixer straight from webrtcbin's receive thread, past webrtcbin's jitter buffer (the
+   * mixer's playout is one), but while `held` () says the session is on hold: then they go
+   * the long way, through the session's hold (silence). Any thread. */
+  GstPtr<GstPad> link_received (const std::string &id, GstPad *src,
+      std::function<bool ()> held = nullptr);
+  /* Stops what the participant's session gets (it no longer takes it); the others still
+   * hear it (idempotent). */
   void remove_send (const std::string &id);
-  /* Stops all of the participant's elements and removes them (idempotent). */
+  /* Removes the participant's pads (idempotent). */
   void remove (const std::string &id);
   bool has (const std::string &id) const;
 
@@ -88,75 +92,38 @@ public:
   /* How many participants have a mix of their own now. */
   int own_mixes () const;
 
-  /* What a session's selector sends: one SSRC, consecutive sequence numbers, continuous
-   * timestamps, whichever stream it takes. */
-  struct Continuity {
-    std::mutex lock;
-    bool started = false, caps_sent = false, stream_started = false;
-    guint32 ssrc = 0, in_ssrc = 0, last_ts = 0, ts_offset = 0;
-    guint16 next_seq = 0;
-    GstClockTime last_pts = GST_CLOCK_TIME_NONE;
-  };
-
-  /* The levels of what the participants say (decoded, before gain and mute). */
-  struct Meter {
-    std::mutex lock;
-    double sum2 = 0, peak = 0;
-    guint64 samples = 0;
-  };
-
 private:
   explicit Conference (GstElement *bin) : bin_ (bin) {}
-  struct Link {
-    GstPtr<GstPad> tee_pad, mixer_pad;
-  };
   struct Participant {
     std::string id;
-    GstPtr<GstElement> playout, volume, tee; /* its decoded audio */
-    GstPtr<GstElement> selector;             /* what its session gets */
-    GstPtr<GstElement> mixer, filter, encoder, pay; /* its own mix, while it speaks */
-    std::shared_ptr<Meter> meter;
-    std::shared_ptr<Continuity> rtp;
-    Link shared_in;                    /* the shared mix's tee → its selector */
-    GstPtr<GstPad> own_in;             /* its own mix → its selector */
-    std::map<std::string, Link> feeds; /* into its own mixer, by source ("" = local) */
-    Link to_output, to_shared;         /* its tee → the callers' mix, the shared mix */
+    guint index = 0;
+    GstPtr<GstPad> src, sink; /* the mixer's src_N (what its session gets) and sink_N */
+    GstPtr<GstPad> ghost;     /* src_N on the mixer's bin, which its session links */
     double gain = 1.0;
     bool muted = false;
+    bool own_mix = true; /* it starts as a speaker (the mixer's default) */
     gint64 heard_us = 0; /* when it was last speaking */
   };
   bool build ();
   std::shared_ptr<Participant> find (const std::string &id) const;
   std::vector<std::shared_ptr<Participant>> all () const;
-  Link feed (GstElement *tee, GstElement *mixer);
-  void release (GstElement *tee, GstElement *mixer, Link &link, bool tee_first);
-  /* For a mixer that keeps running: the tee's pad goes now, the mixer's once nothing is
-   * queued on it any more (reap). audiomixer 1.22 can unref a queued buffer twice when the
-   * pad it waits on is released while it mixes (a GStreamer-CRITICAL in the aggregator's
-   * gst_aggregator_pad_drop_buffer, 1 unit run in ~20 on a loaded machine). */
-  void retire (GstElement *tee, GstElement *mixer, Link &link);
-  /* Releases the retired pads that are empty (`all`: every one; their mixers are stopped). */
-  void reap (bool all);
-  bool start_own_mix (Participant &p);
-  void stop_own_mix (Participant &p);
-  /* Starts its own mix if it may be heard (not muted, gain above 0) and has none. */
+  /* A property of the participant, on whichever of its pads is there. */
+  void set_property (Participant &p, const char *name, bool value);
+  void set_own_mix (Participant &p, bool own);
+  /* Gives it its own mix if it may be heard (not muted, gain above 0). */
   void speaks (Participant &p);
 
   GstElement *bin_; /* not owned: the voicecall element */
-  /* The participants' decoders (voiceplayout, volume, tee), in a bin of their own: their
-   * links to the sessions' webrtcbins and to the mixers cross its border without ghost pads,
-   * so that the element's bin sees no loop (a participant's mix goes to its webrtcbin, whose
-   * received stream goes to the others' mixes) when it orders its children for a state
-   * change (GstBin warns of a loop otherwise). */
-  GstPtr<GstElement> decoders_;
-  GstPtr<GstElement> local_queue_, local_playout_, local_tee_;
-  GstPtr<GstElement> out_mixer_, out_filter_, out_encoder_, out_pay_;
-  GstPtr<GstElement> shared_mixer_, shared_filter_, shared_encoder_, shared_pay_, shared_tee_;
-  Link local_to_shared_;
+  /* The mixer, in a bin of its own: its participants' pads link to the sessions'
+   * webrtcbins both ways, and the element's bin would see a loop (and warn) when it orders
+   * its children for a state change. The sessions link to ghost pads of this bin; a
+   * webrtcbin's stream links to the mixer's pad across the border (no ghost pad), which
+   * hides the loop. */
+  GstPtr<GstElement> mixbin_, mixer_, out_queue_;
   GstPtr<GstPad> local_sink_, output_;
   mutable std::mutex lock_; /* participants_ (link_received reads it from any thread) */
   std::map<std::string, std::shared_ptr<Participant>> participants_;
-  std::vector<std::pair<GstPtr<GstElement>, GstPtr<GstPad>>> retiring_; /* (mixer, its pad) */
+  guint next_index_ = 0;
 };
 
 } // namespace vc

@@ -12,8 +12,9 @@
  *
  * With several sessions at once (a callee), every caller hears us; the src pad carries the
  * first caller's audio, and when that caller hangs up, the next one's (mix=first, the
- * default). mix=all makes a conference: each caller's audio is decoded once (voiceplayout,
- * adaptive jitter handling), each caller hears our audio and every other caller mixed
+ * default). mix=all makes a conference (one voicemixer, one thread): each caller's audio is
+ * decoded once (adaptive jitter handling, as voiceplayout), each caller hears our audio and
+ * every other caller mixed
  * (never itself; callers who are not speaking share one encode of the full mix), and the
  * src pad carries every caller mixed, as Opus RTP
  * (docs/design.md, "Conference mixing"); action signals `set-participant-gain` and
@@ -210,6 +211,7 @@ class Host : public vc::CallSession::Host {
 public:
   explicit Host (GstVoiceCall *self) : self_ (self) {}
   vc::GstPtr<GstPad> request_input (vc::CallSession &s) override;
+  bool queue_input () override;
   void release_input (vc::CallSession &s, GstPad *pad) override;
   vc::GstPtr<GstPad> link_remote_stream (vc::CallSession &s, GstPad *src) override;
   void release_remote_stream (vc::CallSession &s, GstPad *pad) override;
@@ -383,6 +385,14 @@ Host::request_input (vc::CallSession &s)
   return pad;
 }
 
+/* mix=all: the mixer sends to every participant from its one thread, with no queue (a
+ * wake-up per packet per participant less); it never blocks there (CallSession::Host). */
+bool
+Host::queue_input ()
+{
+  return !self_->priv->conference;
+}
+
 void
 Host::release_input (vc::CallSession &s, GstPad *pad)
 {
@@ -405,7 +415,8 @@ vc::GstPtr<GstPad>
 Host::link_remote_stream (vc::CallSession &s, GstPad *src)
 {
   if (self_->priv->conference)
-    return self_->priv->conference->link_received (s.id (), src);
+    return self_->priv->conference->link_received (s.id (), src,
+        [weak = s.weak_from_this ()] { auto p = weak.lock (); return p && p->held (); });
   GstElement *selector = self_->priv->selector;
   vc::GstPtr<GstPad> sink = vc::adopt (gst_element_request_pad_simple (selector, "sink_%u"));
   if (gst_pad_link (src, sink.get ()) != GST_PAD_LINK_OK) {

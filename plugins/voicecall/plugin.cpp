@@ -1,6 +1,7 @@
 /* gst-voicecall: the voicecall plugin (registration only). */
 #include "gstvoicecall.h"
 #include "gstvoicecapturebin.h"
+#include "gstvoicemixer.h"
 #include "gstvoiceplaybackbin.h"
 #include "gstvoiceplayout.h"
 
@@ -12,6 +13,7 @@ plugin_init (GstPlugin *plugin)
   ok |= GST_ELEMENT_REGISTER (voiceplaybackbin, plugin);
   ok |= GST_ELEMENT_REGISTER (voicecall, plugin);
   ok |= GST_ELEMENT_REGISTER (voiceplayout, plugin);
+  ok |= GST_ELEMENT_REGISTER (voicemixer, plugin);
   return ok;
 }
 
