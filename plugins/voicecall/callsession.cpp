@@ -390,8 +390,11 @@ CallSession::send_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
    * buffer times the stream from it and plays the whole call seconds late. So a packet waits
    * here for DTLS as long as it is the newest (a packet's time, until the next one comes),
    * and is dropped after that: the first packet leaves the moment DTLS is up, not when the
-   * capture gives the next one (10 ms later on average). */
+   * capture gives the next one (10 ms later on average). Only in the session's own queue
+   * thread: without one (a conference) this is the mixer's thread, which serves everyone. */
   if ((info->type & GST_PAD_PROBE_TYPE_BUFFER) && !s->media_up_.load ()) {
+    if (!s->queue_)
+      return GST_PAD_PROBE_DROP;
     GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
     const GstClockTime d = GST_BUFFER_DURATION_IS_VALID (buf) ?
         std::min<GstClockTime> (GST_BUFFER_DURATION (buf), 60 * GST_MSECOND) :
