@@ -390,6 +390,38 @@ GST_START_TEST (test_unlinkable_sink)
 }
 GST_END_TEST;
 
+/* A call that ends right after its first packet (a Janus room destroyed as we joined): with
+ * FEC, opusdec still holds that packet at EOS and GstAudioDecoder calls it "No valid frames
+ * decoded before end of stream". The stream ends, not in an error. */
+GST_START_TEST (test_one_packet_then_eos)
+{
+  RtpStream stream = make_opus_rtp (440, 1);
+  GstPtr<GstElement> pipeline = vc::ref_sink (gst_parse_launch (
+      "appsrc name=src format=time ! voiceplaybackbin name=playback fec=true plc=true "
+      "sink=\"fakesink sync=false\"", nullptr));
+  fail_unless (pipeline.get () != nullptr);
+  GstPtr<GstElement> src = vc::adopt (gst_bin_get_by_name (GST_BIN (pipeline.get ()), "src"));
+  g_object_set (src.get (), "caps", stream.caps.get (), nullptr);
+  fail_unless (gst_element_set_state (pipeline.get (), GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (src.get ()),
+      gst_buffer_copy (stream.packets[0].get ())), GST_FLOW_OK);
+  fail_unless_equals_int (gst_app_src_end_of_stream (GST_APP_SRC (src.get ())), GST_FLOW_OK);
+  GstPtr<GstBus> bus = vc::adopt (gst_element_get_bus (pipeline.get ()));
+  GstPtr<GstMessage> msg = vc::adopt (gst_bus_timed_pop_filtered (bus.get (), 5 * GST_SECOND,
+      static_cast<GstMessageType> (GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+  fail_unless (msg.get () != nullptr, "neither EOS nor an error within 5 s");
+  if (GST_MESSAGE_TYPE (msg.get ()) == GST_MESSAGE_ERROR) {
+    GError *error = nullptr;
+    gst_message_parse_error (msg.get (), &error, nullptr);
+    std::string text = error->message;
+    g_error_free (error);
+    fail ("error from %s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg.get ())), text.c_str ());
+  }
+  gst_element_set_state (pipeline.get (), GST_STATE_NULL);
+}
+GST_END_TEST;
+
 static Suite *
 playbackbin_suite (void)
 {
@@ -407,6 +439,7 @@ playbackbin_suite (void)
   tcase_set_timeout (stream, 60);
   tcase_add_test (stream, test_wav_sink_from_description);
   tcase_add_test (stream, test_loss_concealment);
+  tcase_add_test (stream, test_one_packet_then_eos);
   suite_add_tcase (s, stream);
   return s;
 }
