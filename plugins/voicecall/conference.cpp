@@ -4,6 +4,7 @@
 #include "binutil.h"
 #include "gstvoicemixer.h"
 
+#include <atomic>
 #include <utility>
 
 GST_DEBUG_CATEGORY_STATIC (conference_debug);
@@ -132,6 +133,10 @@ Conference::add (const std::string &id)
 struct Tap {
   GstPtr<GstPad> sink; /* the mixer's sink_N */
   std::function<bool ()> held;
+  /* The stream's sticky events reach the mixer's pad the normal way, from the jitter
+   * buffer's thread; until they have, the packets go that way too (the mixer's pad wants a
+   * stream-start, caps and a segment before data, and its playout puts them in order). */
+  std::atomic<bool> started {false};
 };
 
 static GstPadProbeReturn
@@ -140,6 +145,13 @@ tap_probe (GstPad *, GstPadProbeInfo *info, gpointer data)
   auto *tap = static_cast<Tap *> (data);
   if (tap->held && tap->held ())
     return GST_PAD_PROBE_OK;
+  if (!tap->started.load ()) {
+    GstEvent *segment = gst_pad_get_sticky_event (tap->sink.get (), GST_EVENT_SEGMENT, 0);
+    if (!segment)
+      return GST_PAD_PROBE_OK;
+    gst_event_unref (segment);
+    tap->started = true;
+  }
   gst_pad_chain (tap->sink.get (), gst_buffer_ref (GST_PAD_PROBE_INFO_BUFFER (info)));
   return GST_PAD_PROBE_DROP;
 }
@@ -160,7 +172,7 @@ tap_jitter_buffers (GstPad *webrtc_src, GstPad *mixer_sink, std::function<bool (
       g_object_set (e, "do-lost", FALSE, nullptr);
       GstPtr<GstPad> sink = adopt (gst_element_get_static_pad (e, "sink"));
       gst_pad_add_probe (sink.get (), GST_PAD_PROBE_TYPE_BUFFER, tap_probe,
-          new Tap {ref (mixer_sink), held},
+          new Tap {ref (mixer_sink), held, {}},
           [] (gpointer data) { delete static_cast<Tap *> (data); });
     }
     g_value_reset (&v);
