@@ -255,14 +255,18 @@ CallSession::build ()
   if (queue)
     gst_bin_add (GST_BIN (bin_), queue);
 
-  /* Our RTP leaves through the queue's src pad, or goes straight into webrtcbin. */
+  /* Our RTP leaves through the queue's src pad, or the host's pad straight into webrtcbin
+   * (below). The send probe sits on the pad that pushes: on webrtcbin's own sink pad the
+   * caps it rewrites (our payload type) came after webrtcbin had refused them, and a peer
+   * whose Opus is not the host's payload type (Chromium's 111) got no packet. */
   GstPtr<GstPad> webrtc_sink = adopt (gst_element_request_pad_simple (webrtc, "sink_%u"));
-  GstPtr<GstPad> send_pad = queue ? adopt (gst_element_get_static_pad (queue, "src")) :
-      webrtc_sink;
-  gst_pad_add_probe (send_pad.get (), static_cast<GstPadProbeType> (GST_PAD_PROBE_TYPE_BUFFER |
-      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM), send_probe, this, nullptr);
-  if (queue)
-    gst_pad_link (send_pad.get (), webrtc_sink.get ());
+  const auto send_types = static_cast<GstPadProbeType> (GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM);
+  if (queue) {
+    GstPtr<GstPad> queue_src = adopt (gst_element_get_static_pad (queue, "src"));
+    gst_pad_add_probe (queue_src.get (), send_types, send_probe, this, nullptr);
+    gst_pad_link (queue_src.get (), webrtc_sink.get ());
+  }
   send_pt_ = config_.payload_type;
   GstPtr<GstWebRTCRTPTransceiver> trans;
   g_object_get (webrtc_sink.get (), "transceiver", trans.out (), nullptr);
@@ -280,6 +284,14 @@ CallSession::build ()
       start_locked (bin_, e);
 
   input_ = host_.request_input (*this);
+  if (!queue && input_) {
+    /* On the pad that pushes: a ghost pad's proxy checks the caps with webrtcbin first. */
+    probed_pad_ = input_;
+    if (GST_IS_GHOST_PAD (input_.get ()))
+      if (GstPad *target = gst_ghost_pad_get_target (GST_GHOST_PAD (input_.get ())))
+        probed_pad_ = adopt (target);
+    input_probe_ = gst_pad_add_probe (probed_pad_.get (), send_types, send_probe, this, nullptr);
+  }
   GstPtr<GstPad> input_sink = queue ? adopt (gst_element_get_static_pad (queue, "sink")) :
       webrtc_sink;
   gst_pad_link (input_.get (), input_sink.get ());
@@ -1265,8 +1277,7 @@ CallSession::end (EndReason reason, const std::string &detail, bool tell_peer)
   }
 
   /* Our input is cut first, so that nothing follows the EOS below. */
-  if (input_)
-    host_.release_input (*this, std::exchange (input_, nullptr).get ());
+  release_input ();
   /* The media path's goodbye: EOS into rtpsession makes it send RTCP BYE, then EOS on its
    * RTCP pad. It goes to rtpsession itself: in webrtcbin 1.22 an EOS into the sink pad
    * stops in rtprtxsend's queue and never reaches rtpsession. */
@@ -1298,6 +1309,17 @@ CallSession::end (EndReason reason, const std::string &detail, bool tell_peer)
 
 /* The one place where a session's resources go. */
 void
+CallSession::release_input ()
+{
+  if (!input_)
+    return;
+  if (input_probe_)
+    gst_pad_remove_probe (probed_pad_.get (), std::exchange (input_probe_, 0));
+  probed_pad_.reset ();
+  host_.release_input (*this, std::exchange (input_, nullptr).get ());
+}
+
+void
 CallSession::finish ()
 {
   if (finished_)
@@ -1314,8 +1336,7 @@ CallSession::finish ()
     g_signal_handler_disconnect (object.get (), handler);
   handlers_.clear ();
 
-  if (input_)
-    host_.release_input (*this, std::exchange (input_, nullptr).get ());
+  release_input ();
   if (output_pad_)
     host_.release_remote_stream (*this, std::exchange (output_pad_, nullptr).get ());
   /* Out of the bin first, then stopped: stopping may wait for a streaming thread that a

@@ -134,6 +134,7 @@ public:
   /* Tears down now, without waiting for the BYE (idempotent): the element's stop calls it
    * on the sessions that have not finished after their bounded wait. */
   void finish ();
+  void release_input (); /* the host's input pad, with the send probe on it */
 
   void request_stats ();
   void set_jitter_buffer (guint ms);
@@ -249,6 +250,8 @@ private:
    * every packet. A server that routes by SSRC (Janus) drops RTP from an SSRC its SDP did not
    * name, and webrtcbin 1.22 names one only if our caps reached it before the SDP was made. */
   guint32 send_ssrc_ = 0;              /* set once, in the constructor */
+  GstPtr<GstPad> probed_pad_;            /* input_ or its target: the send probe's pad */
+  gulong input_probe_ = 0;               /* the send probe there, when there is no queue */
   std::atomic<bool> media_up_ {false};   /* ICE+DTLS up: our RTP may go */
   std::mutex media_lock_;                /* media_up_'s change, for the packet waiting on it */
   std::condition_variable media_cond_;
