@@ -1307,7 +1307,7 @@ CallSession::end (EndReason reason, const std::string &detail, bool tell_peer)
   });
 }
 
-/* The one place where a session's resources go. */
+/* The host's input pad, and the send probe when it sits there. */
 void
 CallSession::release_input ()
 {
@@ -1319,6 +1319,7 @@ CallSession::release_input ()
   host_.release_input (*this, std::exchange (input_, nullptr).get ());
 }
 
+/* The one place where a session's resources go. */
 void
 CallSession::finish ()
 {

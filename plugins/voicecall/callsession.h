@@ -134,7 +134,6 @@ public:
   /* Tears down now, without waiting for the BYE (idempotent): the element's stop calls it
    * on the sessions that have not finished after their bounded wait. */
   void finish ();
-  void release_input (); /* the host's input pad, with the send probe on it */
 
   void request_stats ();
   void set_jitter_buffer (guint ms);
@@ -169,6 +168,7 @@ private:
       GstPtr<GstVoiceSignaller> signaller, const std::string &id, const std::string &peer,
       const SessionConfig &config);
   bool build ();
+  void release_input (); /* the host's input pad, and the send probe when it sits there */
 
   /* Runs fn (session) in the control thread if the session still lives and has not ended. */
   template <typename Fn> void later (Fn fn);
