@@ -211,8 +211,9 @@ bool
 CallSession::build ()
 {
   GstElement *webrtc = make_element (bin_, "webrtcbin", nullptr);
-  GstElement *queue = host_.queue_input () ? make_element (bin_, "queue", nullptr) : nullptr;
-  if (!webrtc || (host_.queue_input () && !queue)) {
+  const bool queued = host_.queue_input ();
+  GstElement *queue = queued ? make_element (bin_, "queue", nullptr) : nullptr;
+  if (!webrtc || (queued && !queue)) {
     if (webrtc)
       gst_object_unref (gst_object_ref_sink (webrtc));
     if (queue)
