@@ -48,6 +48,16 @@ Controller::Controller (const Config &config, const Settings &initial)
 {
 }
 
+int
+Controller::encoder_bitrate () const
+{
+  const Encoder &e = current_.encoder;
+  double bps = target_;
+  if (have_feedback_ && e.fec && !congested_ && !in_episode_ && ceiling_ <= 0)
+    bps += FEC_EXTRA_BPS * std::min (e.packet_loss_percentage, PLP_MAX) / PLP_MAX;
+  return std::clamp (round_bitrate (bps), config_.min_bitrate, config_.max_bitrate);
+}
+
 double
 Controller::min_rtt_ms () const
 {
@@ -105,8 +115,7 @@ Controller::decrease (double factor, double floor, const std::string &what, std:
   last_decrease_ = now_;
   report_since_decrease_ = false;
   target_ = std::max (floor, std::min (target_, target_ * factor));
-  current_.encoder.bitrate = std::clamp (round_bitrate (target_), config_.min_bitrate,
-      config_.max_bitrate);
+  current_.encoder.bitrate = encoder_bitrate ();
   add_reason (why, format ("%s: bitrate %d -> %d", what.c_str (), before,
       current_.encoder.bitrate));
 }
@@ -143,10 +152,10 @@ Controller::probe_loss (const vc::stats::Report &r, bool fresh, std::string *why
   random_loss_ = std::max (before, after);
   const int lowered = current_.encoder.bitrate;
   target_ = std::clamp<double> (probe_.bitrate_before, config_.min_bitrate, config_.max_bitrate);
-  current_.encoder.bitrate = round_bitrate (target_);
   in_episode_ = false;
   ceiling_ = 0;
   last_decrease_ = -1e9;
+  current_.encoder.bitrate = encoder_bitrate ();
   add_reason (why, format ("loss %.1f %% before, %.1f %% at the lower bitrate (a policer would "
       "leave %.1f %%): random loss, not congestion: bitrate %d -> %d", before * 100,
       after * 100, policed * 100, lowered, current_.encoder.bitrate));
@@ -166,6 +175,7 @@ Controller::update_bitrate (const vc::stats::Report &r, double dt, bool fresh, s
   const double rise = std::max (RTT_RISE_MS, RTT_RISE_FRACTION * std::max (0.0, min_rtt));
   const bool delay_congested = queuing > rise;
   const bool loss_congested = loss_ >= LOSS_HOLD && queuing > rise / 2;
+  congested_ = delay_congested || loss_congested;
   const bool heavy_loss = loss_ >= LOSS_HEAVY;
   const bool may_decrease = now_ - last_decrease_ >= DECREASE_HOLD_S && report_since_decrease_;
 
@@ -234,7 +244,7 @@ Controller::update_bitrate (const vc::stats::Report &r, double dt, bool fresh, s
       rate = PROBE_BPS_PER_S;
   }
   target_ = std::min (cap, target_ + rate * dt);
-  const int bitrate = std::clamp (round_bitrate (target_), config_.min_bitrate, config_.max_bitrate);
+  const int bitrate = encoder_bitrate ();
   if (bitrate != e.bitrate) {
     add_reason (why, format ("%s: bitrate %d -> %d", rate == PROBE_BPS_PER_S ? "probing" : "clean",
         e.bitrate, bitrate));
@@ -261,13 +271,17 @@ Controller::update_jitter_buffer (const vc::stats::Report &r, double dt, std::st
      * only a reorder window. It holds the packets behind a missing one until the missing
      * one is given up: waiting longer than the playout's target less a packet is useless (a
      * packet that late is late for the playout too) and delays what is behind the hole: the
-     * packet that carries the lost one's FEC. */
-    int window = static_cast<int> (std::ceil ((r.playout.target_ms - REORDER_PACKET_MS) /
+     * packet that carries the lost one's FEC. The target the jitter needs, when the playout
+     * says it: the rest of its target is FEC's headroom, the time it keeps for exactly that
+     * packet, which a window as long would spend holding it. */
+    const double target = r.playout.jitter_target_ms >= 0 ? r.playout.jitter_target_ms :
+        r.playout.target_ms;
+    int window = static_cast<int> (std::ceil ((target - REORDER_PACKET_MS) /
         LATENCY_STEP_MS - 1e-9)) * LATENCY_STEP_MS;
     window = std::clamp (window, lo, hi);
     if (window != latency) {
-      add_reason (why, format ("playout target %.0f ms: reorder window %d -> %d ms",
-          r.playout.target_ms, latency, window));
+      add_reason (why, format ("playout target %.0f ms (jitter's %.0f ms): reorder window "
+          "%d -> %d ms", r.playout.target_ms, target, latency, window));
       latency = window;
     }
     below_since_ = -1;
@@ -324,7 +338,7 @@ Controller::update (const vc::stats::Report &r, double interval_s)
     config_.min_bitrate = config_.max_bitrate;
   if (target_ < config_.min_bitrate || target_ > config_.max_bitrate) {
     target_ = std::clamp<double> (target_, config_.min_bitrate, config_.max_bitrate);
-    current_.encoder.bitrate = round_bitrate (target_);
+    current_.encoder.bitrate = encoder_bitrate ();
     add_reason (&d.reason, format ("bitrate %d outside [%d, %d]: %d", before.encoder.bitrate,
         config_.min_bitrate, config_.max_bitrate, current_.encoder.bitrate));
   }
@@ -355,6 +369,14 @@ Controller::update (const vc::stats::Report &r, double interval_s)
       e.fec = false;
       add_reason (&d.reason, format ("bitrate %d below %d: fec off (it would cost audio "
           "bandwidth)", e.bitrate, FEC_OFF_BITRATE));
+    }
+    /* FEC's share comes and goes with FEC, its packet-loss-percentage and congestion. */
+    const int bitrate = encoder_bitrate ();
+    if (bitrate != e.bitrate) {
+      add_reason (&d.reason, format ("fec at %d %%%s: bitrate %d -> %d",
+          e.packet_loss_percentage, bitrate > e.bitrate ? ", not congestion" : "",
+          e.bitrate, bitrate));
+      e.bitrate = bitrate;
     }
   }
   update_jitter_buffer (r, dt, &d.reason);

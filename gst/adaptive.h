@@ -22,6 +22,11 @@
  *    bitrate is at least FEC_MIN_BITRATE (off below FEC_OFF_BITRATE): below that Opus would
  *    narrow the audio band to make room for the redundant copy, and such a low bitrate means
  *    the path is congested, where extra bits make things worse.
+ *    FEC's share. Opus pays for the copy out of the bitrate it is given, and the voice loses
+ *    what the copy takes. While FEC is on and the path shows no congestion (no RTT growth
+ *    this interval, no congestion episode, no ceiling from one), the encoder gets
+ *    FEC_EXTRA_BPS × packet-loss-percentage / PLP_MAX on top of the bitrate the rules below
+ *    decide (within [min-bitrate, max-bitrate]); it goes again with FEC or with congestion.
  *
  *  Congestion (our bitrate is too high for the path):
  *    queuing = RTT - (minimum RTT of the last RTT_MIN_WINDOW_S),
@@ -70,6 +75,8 @@
  *    With an adaptive playout downstream (the report's playout mode), the playout follows
  *    the jitter and the jitter buffer is a reorder window: the playout's target delay less
  *    REORDER_PACKET_MS, rounded up to LATENCY_STEP_MS, clamped, applied at once both ways.
+ *    The target is the part the jitter needs when the playout reports it (not the headroom
+ *    it keeps so that the packet after a lost one, which carries its FEC, is there in time).
  */
 #pragma once
 
@@ -91,6 +98,7 @@ constexpr double FEC_OFF_LOSS = 0.005;
 constexpr int PLP_MARGIN = 2;
 constexpr int PLP_MAX = 10;       /* more costs the voice more than the copy gives (docs/adaptive.md) */
 constexpr int PLP_STEP = 2;
+constexpr int FEC_EXTRA_BPS = 16000; /* FEC's share at PLP_MAX, in proportion below */
 constexpr int FEC_MIN_BITRATE = 16000; /* Opus 1.3 keeps wideband with FEC from ~16 kbit/s */
 constexpr int FEC_OFF_BITRATE = 14000;
 /* Congestion and bitrate */
@@ -183,6 +191,8 @@ private:
   void update_bitrate (const vc::stats::Report &r, double dt, bool fresh, std::string *why);
   void update_jitter_buffer (const vc::stats::Report &r, double dt, std::string *why);
   void decrease (double factor, double floor, const std::string &what, std::string *why);
+  /* The encoder's bitrate for target_: FEC's share on top of it when it applies. */
+  int encoder_bitrate () const;
   /* The heavy-loss probe; true while it runs (the bitrate is left alone meanwhile). */
   bool probe_loss (const vc::stats::Report &r, bool fresh, std::string *why);
 
@@ -197,6 +207,7 @@ private:
   double last_decrease_ = -1e9;
   bool report_since_decrease_ = true;
   bool in_episode_ = false;
+  bool congested_ = false;      /* the last interval's RTT (and loss) said congestion */
   double ceiling_ = 0, ceiling_time_ = -1e9;
   /* The heavy-loss probe and what it found. */
   struct {
