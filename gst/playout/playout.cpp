@@ -12,7 +12,8 @@ Playout::Playout (const Config &config)
     : config_ (config),
       buffer_ (config.max_packets),
       delay_ (config.min_delay_ms, config.max_delay_ms),
-      decoder_ (config.channels)
+      decoder_ (config.channels),
+      headroom_ (config.fec && config.fec_headroom && config.start_with_headroom)
 {
 }
 
@@ -65,8 +66,8 @@ Playout::count_slots (int64_t lost, int64_t received)
     losses_.pop_front ();
   if (losses_.size () >= static_cast<size_t> (HEADROOM_LOSSES))
     headroom_ = true;
-  else if (losses_.empty ())
-    headroom_ = false;
+  else if (losses_.empty () && slot_ >= LOSS_WINDOW)
+    headroom_ = false; /* LOSS_WINDOW slots without loss (the start's headroom too) */
 }
 
 int
@@ -98,6 +99,20 @@ Playout::decode_packet (const Packet &p, int64_t skipped)
   concealed_run_ = 0;
 }
 
+/* Whether acceleration may remove a period of sound, not only of silence (see
+ * SMALL_SURPLUS_PACKETS). */
+bool
+Playout::may_cut_speech (double delay_ms, int64_t now_us)
+{
+  if (!config_.silence_first)
+    return true;
+  const int tick_ms = TICK_FRAMES * 1000 / DelayManager::RATE;
+  const Thresholds t = thresholds (target_ms (), delay_.packet_ms (), tick_ms);
+  if (delay_ms >= t.goal_ms + SMALL_SURPLUS_PACKETS * delay_.packet_ms ())
+    return true;
+  return surplus_since_us_ >= 0 && now_us - surplus_since_us_ >= SPEECH_CUT_AFTER_MS * 1000;
+}
+
 /* Decodes the packet at the cursor, or with allow_skip the first held one after a hole. */
 bool
 Playout::take_and_decode_next (bool allow_skip)
@@ -124,6 +139,14 @@ Playout::pull (int64_t now_us, float *out)
   const int ch = config_.channels;
   auto sync_frames = [&] () { return static_cast<int> (sync_.size () / ch); };
   const double delay = delay_.delay_ms (end_ts_ - sync_frames (), now_us);
+  {
+    const int tick_ms = TICK_FRAMES * 1000 / DelayManager::RATE;
+    const Thresholds t = thresholds (target_ms (), delay_.packet_ms (), tick_ms);
+    if (delay <= t.accelerate_above_ms)
+      surplus_since_us_ = -1;
+    else if (surplus_since_us_ < 0)
+      surplus_since_us_ = now_us;
+  }
 
   Operation op = Operation::NORMAL;
   bool first_op = true;
@@ -163,6 +186,9 @@ Playout::pull (int64_t now_us, float *out)
         /* The stretcher finds long periods only in 30 ms: decode one more if it is here. */
         if (static_cast<size_t> (sync_frames ()) < STRETCH_FULL_FRAMES)
           take_and_decode_next (false);
+        if (!may_cut_speech (delay, now_us) &&
+            !find_period (sync_.data (), sync_frames (), ch).silent)
+          break;
         const Stretch s = accelerate (sync_.data (), sync_frames (), ch, &stretched_);
         if (s.frames > 0) {
           sync_.swap (stretched_);
@@ -240,6 +266,7 @@ Playout::pull (int64_t now_us, float *out)
   stats_.total_samples += TICK_FRAMES;
   stats_.current_delay_ms = delay;
   stats_.target_delay_ms = target_ms ();
+  stats_.jitter_target_delay_ms = delay_.target_ms ();
   stats_.loss_rate = static_cast<double> (losses_.size ()) /
       std::max<int64_t> (1, std::min<int64_t> (slot_, LOSS_WINDOW));
   stats_.fec_headroom = target_ms () > delay_.target_ms ();

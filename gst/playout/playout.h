@@ -36,14 +36,29 @@ namespace vc::playout {
  * The losses of the last LOSS_WINDOW packet slots (2 s at 20 ms) are counted: the headroom
  * comes with HEADROOM_LOSSES of them (one alone does not: it costs 20 ms for nothing) and
  * goes when there is none (2 s without loss); at 2 % steady loss it stays. Only while FEC is
- * enabled and the packets can carry it. */
+ * enabled and the packets can carry it.
+ *
+ * A call starts with the headroom (Config::start_with_headroom), as NetEq starts with a
+ * target above what a clean path needs: nothing is known of the path yet, and a delay grown
+ * while packets are being lost grows by concealment, which is what the headroom is there to
+ * avoid (in the lab, the first second of a lossy call cost the most). It goes like any
+ * other, after LOSS_WINDOW slots without a loss.
+ *
+ * Giving delay back. A surplus of less than SMALL_SURPLUS_PACKETS packets over the goal (the
+ * headroom going, a jitter that has eased) is taken back in silence: a pitch period removed
+ * from speech shifts what follows, a silence shortened does not change a word. Speech is cut
+ * as well once such a surplus has waited SPEECH_CUT_AFTER_MS for a silence (a tone, music,
+ * someone who never pauses), and at once when the surplus is larger. */
 constexpr int LOSS_WINDOW = 100;
 constexpr int HEADROOM_LOSSES = 2;
+constexpr int SMALL_SURPLUS_PACKETS = 2;
+constexpr int64_t SPEECH_CUT_AFTER_MS = 2000;
 
 /* As WebRTC's RTCInboundRtpStreamStats where they have a counterpart; samples per channel. */
 struct PlayoutStats {
   double current_delay_ms = 0;   /* the playout delay at the last tick (see decision.h) */
   int target_delay_ms = 0;       /* the delay manager's target, plus the FEC headroom */
+  int jitter_target_delay_ms = 0; /* the delay manager's target alone: what the jitter needs */
   double loss_rate = 0;          /* lost fraction of the last LOSS_WINDOW packet slots */
   bool fec_headroom = false;     /* a packet of headroom for FEC is being held */
   uint64_t packets_received = 0; /* valid packets inserted, late ones included */
@@ -71,6 +86,8 @@ public:
     int channels = 1;
     bool fec = true;
     bool fec_headroom = true; /* see LOSS_WINDOW */
+    bool start_with_headroom = true; /* with fec_headroom: from the first packet */
+    bool silence_first = true;       /* a small surplus is taken back in silence first */
     int min_delay_ms = 0;
     int max_delay_ms = DelayManager::DEFAULT_MAX_DELAY_MS;
     size_t max_packets = PacketBuffer::DEFAULT_MAX_PACKETS;
@@ -102,6 +119,7 @@ private:
   void count_slots (int64_t lost, int64_t received);
   int target_ms () const;
   bool take_and_decode_next (bool allow_skip);
+  bool may_cut_speech (double delay_ms, int64_t now_us);
 
   Config config_;
   PacketBuffer buffer_;
@@ -115,6 +133,7 @@ private:
   int64_t slot_ = 0;             /* packet slots played */
   std::deque<int64_t> losses_;   /* the slots lost in the last LOSS_WINDOW */
   bool headroom_ = false;
+  int64_t surplus_since_us_ = -1; /* since when the delay has been above accelerating */
   bool fec_capable_ = false;     /* the last decoded packet could carry FEC */
   PlayoutStats stats_;
 };

@@ -101,6 +101,7 @@ stats_structure (const vc::playout::PlayoutStats &s)
   return gst_structure_new ("voiceplayout-stats",
       "current-delay-ms", G_TYPE_DOUBLE, s.current_delay_ms,
       "target-delay-ms", G_TYPE_INT, s.target_delay_ms,
+      "jitter-target-delay-ms", G_TYPE_INT, s.jitter_target_delay_ms,
       "fec-headroom", G_TYPE_BOOLEAN, s.fec_headroom,
       "loss-rate", G_TYPE_DOUBLE, s.loss_rate,
       "packets-received", G_TYPE_UINT64, s.packets_received,

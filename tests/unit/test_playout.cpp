@@ -12,6 +12,7 @@
 #include "stoi.h"
 
 #include <gst/check/gstcheck.h>
+#include <opus.h>
 
 #include <algorithm>
 #include <cmath>
@@ -32,6 +33,7 @@ constexpr int64_t PATH_US = 50000;
 constexpr double F0 = vctest::SPEECH_F0;
 /* A packet in the middle of a syllable (2.2 s): Opus sends in-band FEC only for speech. */
 constexpr int LOST = 110;
+constexpr double SPEECH_CUT_AFTER_S = vc::playout::SPEECH_CUT_AFTER_MS / 1000.0;
 
 struct Lcg {
   uint64_t state;
@@ -201,6 +203,7 @@ GST_START_TEST (test_clean_path)
 {
   const Encoded &e = encoded (3);
   Playout::Config c;
+  c.start_with_headroom = false; /* the path alone: test_start_headroom */
   Run r = simulate (e, c, none);
   const auto &s = r.stats;
   g_print ("clean: delay %.1f ms, target %d ms, concealed %" G_GUINT64_FORMAT
@@ -281,6 +284,7 @@ GST_START_TEST (test_loss_on_a_tight_path)
 {
   const Encoded &e = encoded (3);
   Playout::Config c;
+  c.start_with_headroom = false; /* a path held at one packet */
   Run clean = simulate (e, c, none);
   Run r = simulate (e, c, none, {LOST});
   g_print ("tight loss: concealed %" G_GUINT64_FORMAT ", fec %" G_GUINT64_FORMAT
@@ -463,6 +467,115 @@ GST_START_TEST (test_loss_fec_headroom)
 }
 GST_END_TEST;
 
+/* `seconds` of a steady 440 Hz tone, as encoded_speech encodes speech (but never silent). */
+Encoded
+encoded_tone (int seconds)
+{
+  Encoded e;
+  int err = 0;
+  OpusEncoder *enc = opus_encoder_create (RATE, 1, OPUS_APPLICATION_VOIP, &err);
+  fail_unless (enc != nullptr);
+  opus_encoder_ctl (enc, OPUS_SET_BITRATE (32000));
+  opus_encoder_ctl (enc, OPUS_SET_INBAND_FEC (1));
+  opus_encoder_ctl (enc, OPUS_SET_PACKET_LOSS_PERC (20));
+  std::vector<float> pcm (FRAME);
+  uint8_t buf[1500];
+  for (int n = 0; n < seconds * 50; n++) {
+    for (int i = 0; i < FRAME; i++)
+      pcm[i] = static_cast<float> (0.3 * std::sin (2 * M_PI * 440 * (n * FRAME + i) / RATE));
+    const int len = opus_encode_float (enc, pcm.data (), FRAME, buf, sizeof buf);
+    fail_unless (len > 0);
+    e.packets.emplace_back (buf, buf + len);
+  }
+  opus_encoder_destroy (enc);
+  e.ok = true;
+  return e;
+}
+
+/* A stream starts with the FEC headroom: loss may come from the first packet, and a delay
+ * grown while packets are being lost grows by concealment. The headroom is reached by
+ * expansion and, once LOSS_WINDOW packets have passed without loss, given back in the
+ * pauses, not in the syllables. */
+GST_START_TEST (test_start_headroom)
+{
+  const Encoded &e = encoded (9, true);
+  auto stoi = [&] (const Run &r) {
+    vc::stoi::Score score;
+    std::string error;
+    fail_unless (vc::stoi::score (e.reference, RATE, r.out, RATE, &score, &error), "%s",
+        error.c_str ());
+    return score.stoi;
+  };
+  auto back_at = [] (const Run &r) {
+    for (size_t k = 0; k < r.delay_ms.size (); k++) {
+      bool stays = true;
+      for (size_t u = k; u < r.delay_ms.size () && stays; u++)
+        stays = r.delay_ms[u] < 15;
+      if (stays)
+        return static_cast<double> (k) / 100;
+    }
+    return -1.0;
+  };
+  Playout::Config c, speech_too, plain;
+  speech_too.silence_first = false;
+  plain.start_with_headroom = false;
+
+  Run clean = simulate (e, c, none), clean_speech_too = simulate (e, speech_too, none);
+  double early = 0;
+  for (size_t k = 0; k < 150; k++)
+    early = std::max (early, clean.delay_ms[k]);
+  const double back = back_at (clean);
+  const double snr = aligned_segsnr (e.reference, clean.out, 0, clean.out.size ()),
+      snr_speech_too = aligned_segsnr (e.reference, clean_speech_too.out, 0,
+          clean_speech_too.out.size ());
+
+  Lcg rng (5);
+  std::set<int> drop;
+  for (int n = 0; n < 300; n++)
+    if (rng.uniform () < 0.10)
+      drop.insert (n);
+  Run lossy = simulate (e, c, none, drop), lossy_plain = simulate (e, plain, none, drop);
+  const double s_lossy = stoi (lossy), s_plain = stoi (lossy_plain);
+  g_print ("start: clean path, delay up to %.1f ms in the first 1.5 s, back under 15 ms for good "
+      "at %.2f s; concealed %" G_GUINT64_FORMAT ", inserted %" G_GUINT64_FORMAT ", removed %"
+      G_GUINT64_FORMAT "; aligned segmental SNR %.1f dB (cutting speech too: %.1f dB, back "
+      "at %.2f s)\n", early, back, clean.stats.concealed_samples,
+      clean.stats.inserted_samples_for_deceleration,
+      clean.stats.removed_samples_for_acceleration, snr, snr_speech_too,
+      back_at (clean_speech_too));
+  g_print ("start: %zu of 300 lost from the first packet: STOI %.4f (fec %" G_GUINT64_FORMAT
+      ", concealed %" G_GUINT64_FORMAT "), without the start's headroom %.4f (fec %"
+      G_GUINT64_FORMAT ", concealed %" G_GUINT64_FORMAT ")\n", drop.size (), s_lossy,
+      lossy.stats.fec_recovered, lossy.stats.concealed_samples, s_plain,
+      lossy_plain.stats.fec_recovered, lossy_plain.stats.concealed_samples);
+
+  /* A tone is never silent: its surplus waits SPEECH_CUT_AFTER_MS for a silence, then is cut
+   * all the same. */
+  const Encoded tone = encoded_tone (8);
+  Run t = simulate (tone, c, none), t_speech_too = simulate (tone, speech_too, none);
+  const double f = vc::tone::dominant_frequency (t.out, RATE);
+  g_print ("start: a tone, back under 15 ms at %.2f s (cutting speech too: %.2f s), "
+      "%.1f Hz, largest step %.4f (cutting speech too %.4f)\n", back_at (t),
+      back_at (t_speech_too), f, max_step (t.out), max_step (t_speech_too.out));
+
+  fail_unless (early >= 25, "the delay reached only %.1f ms at the start", early);
+  fail_unless_equals_int (clean.stats.concealed_samples, 0);
+  fail_unless (clean.stats.inserted_samples_for_deceleration > 0);
+  /* held for LOSS_WINDOW packets (2 s), then given back in a pause */
+  fail_unless (back >= 1.9 && back < 3, "back at %.2f s", back);
+  fail_unless (snr > 30, "aligned segmental SNR %.1f dB", snr);
+  fail_unless (s_lossy > s_plain + 0.005, "STOI %.4f, without the start's headroom %.4f",
+      s_lossy, s_plain);
+  fail_unless (lossy.stats.concealed_samples < lossy_plain.stats.concealed_samples);
+  const double t_back = back_at (t);
+  fail_unless (t_back >= 1.9 + SPEECH_CUT_AFTER_S && t_back < 3 + SPEECH_CUT_AFTER_S,
+      "the tone's delay back at %.2f s", t_back);
+  fail_unless (back_at (t_speech_too) < 3, "cutting speech too: back at %.2f s",
+      back_at (t_speech_too));
+  fail_unless (std::abs (f - 440) < 2, "%.1f Hz", f);
+}
+GST_END_TEST;
+
 /* Network input is untrusted: random payloads (some valid Opus TOCs, most not), random
  * sequence numbers and timestamps, duplicates and huge jumps. Nothing crashes, every tick
  * gives 10 ms of finite audio within [-1, 1] (libopus' float output of garbage passes ±1:
@@ -515,6 +628,7 @@ playout_suite (void)
   tcase_add_test (tc, test_jitter_comes_and_goes);
   tcase_add_test (tc, test_loss_fec_headroom);
   tcase_add_test (tc, test_stereo_and_s16);
+  tcase_add_test (tc, test_start_headroom);
   tcase_add_test (tc, test_garbage);
   return s;
 }
