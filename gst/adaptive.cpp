@@ -171,7 +171,9 @@ Controller::update_bitrate (const vc::stats::Report &r, double dt, bool fresh, s
 
   const double min_rtt = min_rtt_ms ();
   const bool rtt_known = r.rtt_ms > 0 && min_rtt > 0;
-  const double queuing = rtt_known ? std::max (0.0, r.rtt_ms - min_rtt) : 0;
+  /* What the path's jitter alone puts on an RTT: not a queue (see JITTER_ALLOWANCE_K). */
+  const double allowance = JITTER_ALLOWANCE_K * std::max (0.0, r.jitter_ms);
+  const double queuing = rtt_known ? std::max (0.0, r.rtt_ms - min_rtt - allowance) : 0;
   const double rise = std::max (RTT_RISE_MS, RTT_RISE_FRACTION * std::max (0.0, min_rtt));
   const bool delay_congested = queuing > rise;
   const bool loss_congested = loss_ >= LOSS_HOLD && queuing > rise / 2;

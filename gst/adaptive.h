@@ -29,7 +29,13 @@
  *    decide (within [min-bitrate, max-bitrate]); it goes again with FEC or with congestion.
  *
  *  Congestion (our bitrate is too high for the path):
- *    queuing = RTT - (minimum RTT of the last RTT_MIN_WINDOW_S),
+ *    queuing = RTT - (minimum RTT of the last RTT_MIN_WINDOW_S)
+ *              - JITTER_ALLOWANCE_K × the interarrival jitter of the stream we receive:
+ *    jitter is not a queue. With ±J ms of jitter each way an RTT varies by up to 4 J above
+ *    its minimum while RFC 3550's jitter estimate reads about 2 J / 3 (for uniform jitter);
+ *    taken for queuing it would bring the bitrate down to min-bitrate on any jittery path.
+ *    A queue grows beyond that, and its loss comes with it. (Our received jitter stands for
+ *    both directions: reports do not carry the peer's jitter of our stream here.)
  *    rise    = max (RTT_RISE_MS, RTT_RISE_FRACTION * minimum RTT);
  *    congested when queuing > rise, or loss >= LOSS_HOLD while queuing > rise / 2.
  *    Then bitrate *= DECREASE_FACTOR (not below min-bitrate). Heavy loss (>= LOSS_HEAVY)
@@ -106,6 +112,7 @@ constexpr double LOSS_HOLD = 0.02;
 constexpr double LOSS_HEAVY = 0.20;
 constexpr double RTT_RISE_MS = 50;
 constexpr double RTT_RISE_FRACTION = 0.5;
+constexpr double JITTER_ALLOWANCE_K = 5;
 constexpr double RTT_MIN_WINDOW_S = 60;
 constexpr double DECREASE_FACTOR = 0.7;
 constexpr double DECREASE_HOLD_S = 2.0;

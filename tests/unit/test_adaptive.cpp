@@ -29,6 +29,7 @@ struct Link {
   double random_loss = 0;
   double bucket_bits = 0;      /* > 0 (with capacity): a token-bucket policer of this depth */
   double rr_interval_s = 1.0;
+  double path_jitter_ms = 0;   /* > 0: uniform ±this each way, and the jitter reported */
   std::mt19937 rng {12345};
 
   double time = 0;
@@ -69,7 +70,8 @@ struct Link {
       lost += dropped;
       if (time >= next_rr) {
         const double queuing_ms = capacity_bps > 0 && bucket_bits == 0 ? queue_bits / capacity_bps * 1000 : 0;
-        rtt_ms = base_rtt_ms + queuing_ms + uniform (0, 2);
+        rtt_ms = base_rtt_ms + queuing_ms + uniform (0, 2) +
+            uniform (0, 2 * path_jitter_ms) + uniform (0, 2 * path_jitter_ms);
         fraction_lost = sent > 0 ? std::floor (lost / sent * 256) / 256 : 0; /* 8-bit field */
         sent = lost = 0;
         next_rr = time + rr_interval_s * uniform (0.5, 1.5);
@@ -80,7 +82,8 @@ struct Link {
     r.remote_fraction_lost = fraction_lost;
     r.send_kbps = bitrate / 1000.0;
     r.receive_kbps = 32;
-    r.jitter_ms = jitter_ms;
+    /* RFC 3550's estimate of uniform ±a jitter: the mean |difference| of two, 2a / 3 */
+    r.jitter_ms = path_jitter_ms > 0 ? 2 * path_jitter_ms / 3 : jitter_ms;
     return r;
   }
 };
@@ -359,6 +362,32 @@ GST_START_TEST (test_random_heavy_loss_keeps_the_bitrate)
 }
 GST_END_TEST;
 
+/* Jitter is not congestion: ±80 ms each way (the lab's worst) puts up to 320 ms on an RTT
+ * above its minimum; the bitrate still ramps, and with 10 % random loss FEC's share comes on
+ * top. A bottleneck behind ±30 ms of jitter is still found. */
+GST_START_TEST (test_jitter_is_not_congestion)
+{
+  Run r ("+-80 ms jitter each way");
+  r.link.path_jitter_ms = 80;
+  r.run (30);
+  fail_unless_equals_int (r.decreases, 0);
+  fail_unless_equals_int (r.now ().encoder.bitrate, DEFAULT_MAX_BITRATE);
+
+  Run l ("+-80 ms jitter each way, 10 % random loss");
+  l.link.path_jitter_ms = 80;
+  l.link.random_loss = 0.10;
+  l.run (30);
+  fail_unless_equals_int (l.decreases, 0);
+  fail_unless (l.now ().encoder.fec);
+  fail_unless (l.now ().encoder.bitrate >= 32000 + FEC_EXTRA_BPS * 8 / 10, "bitrate %d",
+      l.now ().encoder.bitrate);
+
+  Run c ("+-30 ms jitter each way, rate cap 32 kbit/s");
+  c.link.path_jitter_ms = 30;
+  cap_and_check (c, 32000, 10, 20);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_policer_heavy_loss)
 {
   /* A policer drops what exceeds the rate and queues nothing: loss without RTT growth. */
@@ -625,6 +654,7 @@ adaptive_suite (void)
   tcase_add_test (tc, test_rate_cap_and_recovery);
   tcase_add_test (tc, test_rate_cap_slow_reports);
   tcase_add_test (tc, test_policer_heavy_loss);
+  tcase_add_test (tc, test_jitter_is_not_congestion);
   tcase_add_test (tc, test_random_heavy_loss_keeps_the_bitrate);
   tcase_add_test (tc, test_fec_needs_bitrate);
   tcase_add_test (tc, test_jitter_buffer_follows_jitter);
