@@ -34,6 +34,7 @@
 #include "gstvoicemixer.h"
 
 #include "callstats.h"
+#include "clocktask.h"
 #include "gstptr.h"
 #include "playout/playout.h"
 
@@ -132,16 +133,14 @@ struct Participant {
 } // namespace
 
 struct GstVoiceMixerPrivate {
-  std::mutex lock; /* participants, settings, clock_id, flushing */
+  std::mutex lock; /* participants, settings, task */
   int bitrate = DEFAULT_BITRATE, complexity = DEFAULT_COMPLEXITY, pt = DEFAULT_PT;
   std::map<guint, std::shared_ptr<Participant>> participants;
   std::shared_ptr<Input> local = std::make_shared<Input> ();
   std::shared_ptr<Output> out = std::make_shared<Output> (); /* the src pad */
   Encoder full, callers; /* the full mix (listeners), every participant (src) */
   std::atomic<int> encoders {0};
-  bool flushing = true;
-  GstClockID clock_id = nullptr;
-  GstClockTime next_tick = GST_CLOCK_TIME_NONE; /* running time of the next frame */
+  vc::ClockTask task {lock}; /* next_tick: the running time of the next frame */
   /* scratch, the mixer's thread only */
   std::vector<float> sum = std::vector<float> (FRAME), callers_sum = std::vector<float> (FRAME),
                      minus = std::vector<float> (FRAME);
@@ -255,19 +254,6 @@ make_encoder (int bitrate, int complexity)
   return e;
 }
 
-/* The running time of the element's clock now, or NONE without a clock. */
-static GstClockTime
-running_time_now (GstElement *element)
-{
-  GstClock *clock = gst_element_get_clock (element);
-  if (!clock)
-    return GST_CLOCK_TIME_NONE;
-  const GstClockTime now = gst_clock_get_time (clock);
-  gst_object_unref (clock);
-  const GstClockTime base = gst_element_get_base_time (element);
-  return now >= base ? now - base : 0;
-}
-
 /* When the packet reached the jitter buffer in front (voicecall's arrival meta), as
  * voiceplayout takes it; -1 without one. */
 static int64_t
@@ -299,7 +285,7 @@ gst_voice_mixer_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
 {
   auto *self = GST_VOICE_MIXER (parent);
   std::shared_ptr<Input> in = input_of (self, pad);
-  const GstClockTime now = running_time_now (GST_ELEMENT (self));
+  const GstClockTime now = vc::running_time_now (GST_ELEMENT (self));
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
   if (!in || !GST_CLOCK_TIME_IS_VALID (now) || !gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp)) {
     gst_buffer_unref (buf);
@@ -585,56 +571,22 @@ gst_voice_mixer_loop (gpointer data)
 {
   auto *self = GST_VOICE_MIXER (data);
   auto *priv = self->priv;
-  auto *element = GST_ELEMENT (self);
-  GstClock *clock = gst_element_get_clock (element);
-  if (!clock) {
-    GST_ELEMENT_ERROR (self, CORE, CLOCK, ("voicemixer needs a clock to mix."), (nullptr));
-    gst_pad_pause_task (self->src);
+  GstClockTime pts = GST_CLOCK_TIME_NONE;
+  GstClockID id = priv->task.arm (GST_ELEMENT (self), self->src,
+      "voicemixer needs a clock to mix.", [&] {
+        pts = priv->task.next_tick;
+        /* A frame goes when its last tick is due. */
+        return (TICKS - 1) * TICK_TIME;
+      });
+  if (!id)
     return;
-  }
-  const GstClockTime base = gst_element_get_base_time (element);
-  GstClockID id;
-  GstClockTime pts;
   {
-    std::lock_guard<std::mutex> l (priv->lock);
-    if (priv->flushing) {
-      gst_object_unref (clock);
-      gst_pad_pause_task (self->src);
+    std::unique_lock<std::mutex> l = priv->task.wait (self->src, id);
+    if (!l)
       return;
-    }
-    if (!GST_CLOCK_TIME_IS_VALID (priv->next_tick)) {
-      const GstClockTime now = gst_clock_get_time (clock);
-      priv->next_tick = now > base ? now - base : 0;
-    }
-    pts = priv->next_tick;
-    /* A frame goes when its last tick is due. */
-    id = gst_clock_new_single_shot_id (clock, base + pts + (TICKS - 1) * TICK_TIME);
-    priv->clock_id = id;
-  }
-  gst_object_unref (clock);
-  const GstClockReturn cret = gst_clock_id_wait (id, nullptr);
-  {
-    std::lock_guard<std::mutex> l (priv->lock);
-    gst_clock_id_unref (id);
-    priv->clock_id = nullptr;
-    if (priv->flushing) {
-      gst_pad_pause_task (self->src);
-      return;
-    }
-    if (cret == GST_CLOCK_UNSCHEDULED)
-      return;
-    priv->next_tick += FRAME_TIME;
+    priv->task.next_tick += FRAME_TIME;
   }
   mix_frame (self, pts);
-}
-
-static void
-stop_waiting (GstVoiceMixer *self)
-{
-  std::lock_guard<std::mutex> l (self->priv->lock);
-  self->priv->flushing = true;
-  if (self->priv->clock_id)
-    gst_clock_id_unschedule (self->priv->clock_id);
 }
 
 static void
@@ -657,36 +609,17 @@ gst_voice_mixer_change_state (GstElement *element, GstStateChange transition)
       for (auto &kv : priv->participants)
         reset_input (*kv.second->input, true);
       init_output (*priv->out);
-      priv->next_tick = GST_CLOCK_TIME_NONE;
+      priv->task.next_tick = GST_CLOCK_TIME_NONE;
       break;
     }
-    case GST_STATE_CHANGE_PAUSED_TO_PLAYING: {
-      {
-        std::lock_guard<std::mutex> l (priv->lock);
-        priv->flushing = false;
-        priv->next_tick = GST_CLOCK_TIME_NONE;
-      }
-      gst_pad_start_task (self->src, gst_voice_mixer_loop, self, nullptr);
-      break;
-    }
-    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
-      stop_waiting (self);
-      break;
-    case GST_STATE_CHANGE_PAUSED_TO_READY:
-      stop_waiting (self);
-      gst_pad_stop_task (self->src);
-      break;
     default:
       break;
   }
-  GstStateChangeReturn ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  const GstStateChangeReturn ret = priv->task.change_state (element, transition,
+      GST_ELEMENT_CLASS (parent_class), self->src, gst_voice_mixer_loop);
   if (ret == GST_STATE_CHANGE_FAILURE)
     return ret;
   switch (transition) {
-    case GST_STATE_CHANGE_READY_TO_PAUSED:
-    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
-      ret = GST_STATE_CHANGE_NO_PREROLL; /* live */
-      break;
     case GST_STATE_CHANGE_PAUSED_TO_READY: {
       reset_input (*priv->local, false);
       std::lock_guard<std::mutex> l (priv->lock);

@@ -26,6 +26,7 @@
 #include "gstvoiceplayout.h"
 
 #include "callstats.h"
+#include "clocktask.h"
 #include "playout/playout.h"
 
 #include <gst/rtp/gstrtpbuffer.h>
@@ -75,11 +76,9 @@ struct GstVoicePlayoutPrivate {
   int ticks_per_buffer = DEFAULT_TICKS_PER_BUFFER;
   /* streaming */
   std::unique_ptr<vc::playout::Playout> playout;
-  bool flushing = true;
   bool eos = false;
   bool need_events = true;
-  GstClockID clock_id = nullptr;
-  GstClockTime next_tick = GST_CLOCK_TIME_NONE; /* running time */
+  vc::ClockTask task {lock};
   GstClockTime last_stats = GST_CLOCK_TIME_NONE;
 };
 
@@ -118,19 +117,6 @@ stats_structure (const vc::playout::PlayoutStats &s)
       nullptr);
 }
 
-/* The running time of the element's clock now, or NONE without a clock. */
-static GstClockTime
-running_time_now (GstElement *element)
-{
-  GstClock *clock = gst_element_get_clock (element);
-  if (!clock)
-    return GST_CLOCK_TIME_NONE;
-  const GstClockTime now = gst_clock_get_time (clock);
-  gst_object_unref (clock);
-  const GstClockTime base = gst_element_get_base_time (element);
-  return now >= base ? now - base : 0;
-}
-
 /* When the packet reached the jitter buffer in front (voicecall's arrival meta, running time
  * in µs), or -1 without one. Taken only if it is within the last 2 s: anything else is not an
  * arrival time of this pipeline. */
@@ -155,7 +141,7 @@ gst_voice_playout_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
 {
   auto *self = GST_VOICE_PLAYOUT (parent);
   auto *priv = self->priv;
-  const GstClockTime now = running_time_now (GST_ELEMENT (self));
+  const GstClockTime now = vc::running_time_now (GST_ELEMENT (self));
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
   if (!gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp)) {
     GST_DEBUG_OBJECT (self, "dropping a buffer that is not RTP");
@@ -165,7 +151,7 @@ gst_voice_playout_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
   const int64_t came_us = network_arrival_us (buf, now);
   {
     std::lock_guard<std::mutex> l (priv->lock);
-    if (priv->flushing || !priv->playout || !GST_CLOCK_TIME_IS_VALID (now)) {
+    if (priv->task.flushing || !priv->playout || !GST_CLOCK_TIME_IS_VALID (now)) {
       GST_DEBUG_OBJECT (self, "not playing: dropping packet %u", gst_rtp_buffer_get_seq (&rtp));
     } else {
       priv->playout->insert (static_cast<const uint8_t *> (gst_rtp_buffer_get_payload (&rtp)),
@@ -283,81 +269,49 @@ gst_voice_playout_loop (gpointer data)
   auto *priv = self->priv;
   auto *element = GST_ELEMENT (self);
 
-  GstClock *clock = gst_element_get_clock (element);
-  if (!clock) {
-    GST_ELEMENT_ERROR (self, CORE, CLOCK, ("voiceplayout needs a clock to play out."), (nullptr));
-    gst_pad_pause_task (self->srcpad);
+  bool need_events = false;
+  int channels = 0, ticks = 0;
+  GstClockID id = priv->task.arm (element, self->srcpad, "voiceplayout needs a clock to play out.",
+      [&] {
+        ticks = priv->ticks_per_buffer;
+        need_events = priv->need_events;
+        priv->need_events = false;
+        channels = priv->channels;
+        /* A buffer of several ticks goes when its last tick is due. */
+        return (ticks - 1) * TICK;
+      });
+  if (!id)
     return;
-  }
-  const GstClockTime base = gst_element_get_base_time (element);
-  bool need_events;
-  int channels, ticks;
-  GstClockID id;
-  {
-    std::lock_guard<std::mutex> l (priv->lock);
-    if (priv->flushing) {
-      /* Paused under the lock: PLAYING again (flushing cleared, then the task started)
-       * cannot come in between and be undone. */
-      gst_object_unref (clock);
-      gst_pad_pause_task (self->srcpad);
-      return;
-    }
-    if (!GST_CLOCK_TIME_IS_VALID (priv->next_tick)) {
-      const GstClockTime now = gst_clock_get_time (clock);
-      priv->next_tick = now > base ? now - base : 0;
-    }
-    ticks = priv->ticks_per_buffer;
-    /* A buffer of several ticks goes when its last tick is due. */
-    id = gst_clock_new_single_shot_id (clock, base + priv->next_tick + (ticks - 1) * TICK);
-    priv->clock_id = id;
-    need_events = priv->need_events;
-    priv->need_events = false;
-    channels = priv->channels;
-  }
-  gst_object_unref (clock);
 
   if (need_events)
     push_events (self, channels);
 
-  const GstClockReturn cret = gst_clock_id_wait (id, nullptr);
-
-  const gsize tick_samples = vc::playout::Playout::TICK_FRAMES * channels;
-  GstBuffer *buf = gst_buffer_new_allocate (nullptr, ticks * tick_samples * sizeof (int16_t),
-      nullptr);
   GstClockTime pts;
-  bool send_eos = false;
-  GstStructure *stats = nullptr;
+  bool send_eos;
   {
-    std::lock_guard<std::mutex> l (priv->lock);
-    gst_clock_id_unref (id);
-    priv->clock_id = nullptr;
-    if (priv->flushing) {
-      gst_buffer_unref (buf);
-      gst_pad_pause_task (self->srcpad);
+    std::unique_lock<std::mutex> l = priv->task.wait (self->srcpad, id);
+    if (!l)
       return;
-    }
-    if (cret == GST_CLOCK_UNSCHEDULED) {
-      /* Paused and already playing again: wait for the next tick from now. */
-      gst_buffer_unref (buf);
-      return;
-    }
-    pts = priv->next_tick;
+    pts = priv->task.next_tick;
     send_eos = priv->eos && priv->playout->buffered_frames () < vc::playout::Playout::TICK_FRAMES;
   }
   if (send_eos) {
     /* Everything received has been played (but for less than a tick that stretching left
      * over): nothing to conceal. */
-    gst_buffer_unref (buf);
     gst_pad_push_event (self->srcpad, gst_event_new_eos ());
     gst_pad_pause_task (self->srcpad);
     return;
   }
+  const gsize tick_samples = vc::playout::Playout::TICK_FRAMES * channels;
+  GstBuffer *buf = gst_buffer_new_allocate (nullptr, ticks * tick_samples * sizeof (int16_t),
+      nullptr);
+  GstStructure *stats = nullptr;
   {
     std::lock_guard<std::mutex> l (priv->lock);
     if (!priv->playout->started ()) {
       /* Nothing has come yet: no output (as a decoder), so that a recording starts with the
        * call's first audio rather than with the time the pipeline waited for it. */
-      priv->next_tick += ticks * TICK;
+      priv->task.next_tick += ticks * TICK;
       gst_buffer_unref (buf);
       return;
     }
@@ -369,7 +323,7 @@ gst_voice_playout_loop (gpointer data)
       priv->playout->pull (static_cast<int64_t> (pulled / GST_USECOND),
           reinterpret_cast<int16_t *> (map.data) + i * tick_samples);
     gst_buffer_unmap (buf, &map);
-    priv->next_tick += ticks * TICK;
+    priv->task.next_tick += ticks * TICK;
     if (priv->stats_interval > 0 && (!GST_CLOCK_TIME_IS_VALID (priv->last_stats) ||
             pts >= priv->last_stats + priv->stats_interval * GST_MSECOND)) {
       priv->last_stats = pts;
@@ -390,15 +344,6 @@ gst_voice_playout_loop (gpointer data)
   }
 }
 
-static void
-stop_waiting (GstVoicePlayout *self)
-{
-  std::lock_guard<std::mutex> l (self->priv->lock);
-  self->priv->flushing = true;
-  if (self->priv->clock_id)
-    gst_clock_id_unschedule (self->priv->clock_id);
-}
-
 static GstStateChangeReturn
 gst_voice_playout_change_state (GstElement *element, GstStateChange transition)
 {
@@ -416,44 +361,20 @@ gst_voice_playout_change_state (GstElement *element, GstStateChange transition)
       priv->playout = std::make_unique<vc::playout::Playout> (c);
       priv->need_events = true;
       priv->eos = false;
-      priv->next_tick = GST_CLOCK_TIME_NONE;
+      priv->task.next_tick = GST_CLOCK_TIME_NONE;
       priv->last_stats = GST_CLOCK_TIME_NONE;
       break;
     }
-    case GST_STATE_CHANGE_PAUSED_TO_PLAYING: {
-      {
-        std::lock_guard<std::mutex> l (priv->lock);
-        priv->flushing = false;
-        /* After a pause, go on from now rather than catch up on the ticks missed. */
-        priv->next_tick = GST_CLOCK_TIME_NONE;
-      }
-      gst_pad_start_task (self->srcpad, gst_voice_playout_loop, self, nullptr);
-      break;
-    }
-    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
-      /* The task pauses itself once its clock wait is unscheduled. It is not paused from
-       * here: it may be blocked pushing into a sink that went to PAUSED first and waits for
-       * preroll (as basesrc does for a live source, nothing here waits for the stream
-       * lock); the sink lets it go when it plays again or goes to READY. */
-      stop_waiting (self);
-      break;
-    case GST_STATE_CHANGE_PAUSED_TO_READY:
-      stop_waiting (self);
-      gst_pad_stop_task (self->srcpad);
-      break;
     default:
       break;
   }
 
-  GstStateChangeReturn ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  const GstStateChangeReturn ret = priv->task.change_state (element, transition,
+      GST_ELEMENT_CLASS (parent_class), self->srcpad, gst_voice_playout_loop);
   if (ret == GST_STATE_CHANGE_FAILURE)
     return ret;
 
   switch (transition) {
-    case GST_STATE_CHANGE_READY_TO_PAUSED:
-    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
-      ret = GST_STATE_CHANGE_NO_PREROLL; /* live */
-      break;
     case GST_STATE_CHANGE_PAUSED_TO_READY: {
       std::lock_guard<std::mutex> l (priv->lock);
       priv->playout.reset ();
