@@ -271,19 +271,18 @@ Controller::update_jitter_buffer (const vc::stats::Report &r, double dt, std::st
   if (r.playout.known && r.playout.mode == "adaptive" && r.playout.target_ms >= 0) {
     /* The playout downstream follows the jitter itself; the jitter buffer in front of it is
      * only a reorder window. It holds the packets behind a missing one until the missing
-     * one is given up: waiting longer than the playout's target less a packet is useless (a
-     * packet that late is late for the playout too) and delays what is behind the hole: the
-     * packet that carries the lost one's FEC. The target the jitter needs, when the playout
-     * says it: the rest of its target is FEC's headroom, the time it keeps for exactly that
-     * packet, which a window as long would spend holding it. */
-    const double target = r.playout.jitter_target_ms >= 0 ? r.playout.jitter_target_ms :
-        r.playout.target_ms;
-    int window = static_cast<int> (std::ceil ((target - REORDER_PACKET_MS) /
-        LATENCY_STEP_MS - 1e-9)) * LATENCY_STEP_MS;
+     * one is given up. The playout plays a packet about its target less a packet after the
+     * fastest one would have come, and decodes it up to a tick before: a window that long
+     * would hold the packet behind a hole, the one that carries the lost one's FEC, until
+     * just after the playout had to conceal the hole (a 10 ms concealment, then FEC and an
+     * acceleration); a shorter one gives up packets the playout could still have played.
+     * So: the target less a packet and a tick. */
+    int window = static_cast<int> (std::ceil ((r.playout.target_ms - REORDER_PACKET_MS -
+        REORDER_TICK_MS) / LATENCY_STEP_MS - 1e-9)) * LATENCY_STEP_MS;
     window = std::clamp (window, lo, hi);
     if (window != latency) {
-      add_reason (why, format ("playout target %.0f ms (jitter's %.0f ms): reorder window "
-          "%d -> %d ms", r.playout.target_ms, target, latency, window));
+      add_reason (why, format ("playout target %.0f ms: reorder window %d -> %d ms",
+          r.playout.target_ms, latency, window));
       latency = window;
     }
     below_since_ = -1;

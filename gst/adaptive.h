@@ -80,9 +80,9 @@
  *    below the current latency for LATENCY_DECREASE_HOLD_S.
  *    With an adaptive playout downstream (the report's playout mode), the playout follows
  *    the jitter and the jitter buffer is a reorder window: the playout's target delay less
- *    REORDER_PACKET_MS, rounded up to LATENCY_STEP_MS, clamped, applied at once both ways.
- *    The target is the part the jitter needs when the playout reports it (not the headroom
- *    it keeps so that the packet after a lost one, which carries its FEC, is there in time).
+ *    REORDER_PACKET_MS and REORDER_TICK_MS (the packet after a lost one, which carries its
+ *    FEC, leaves the window a tick before the playout decodes the hole), rounded up to
+ *    LATENCY_STEP_MS, clamped, applied at once both ways.
  */
 #pragma once
 
@@ -139,6 +139,7 @@ constexpr int LATENCY_DECREASE_HYST_MS = 20;
 constexpr double LATENCY_DECREASE_HYST_FRACTION = 0.2;
 constexpr double LATENCY_DECREASE_HOLD_S = 10;
 constexpr double REORDER_PACKET_MS = 20; /* an adaptive playout's packet, for its window */
+constexpr double REORDER_TICK_MS = 10;   /* and its tick */
 
 /* Defaults of voicecall's properties. */
 constexpr int DEFAULT_MIN_BITRATE = 12000;

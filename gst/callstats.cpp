@@ -156,8 +156,6 @@ parse_playout (const GstStructure *s, Playout *out)
     p.target_ms = target;
   else
     gst_structure_get_double (s, "target-delay-ms", &p.target_ms);
-  if (gst_structure_get_int (s, "jitter-target-delay-ms", &target))
-    p.jitter_target_ms = target;
   p.counters = gst_structure_has_field (s, "total-samples");
   gst_structure_get_uint64 (s, "total-samples", &p.total_samples);
   gst_structure_get_uint64 (s, "concealed-samples", &p.concealed_samples);

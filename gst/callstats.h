@@ -41,7 +41,6 @@ struct Playout {
   std::string mode;              /* "adaptive" or "fixed" */
   double delay_ms = -1;          /* audio held by the playout now */
   double target_ms = -1;         /* what it aims at */
-  double jitter_target_ms = -1;  /* what of it the jitter needs (adaptive: less FEC's headroom) */
   guint64 total_samples = 0, concealed_samples = 0, concealment_events = 0;
   guint64 inserted_samples = 0, removed_samples = 0; /* for deceleration / acceleration */
   guint64 fec_recovered = 0, late_discarded = 0;

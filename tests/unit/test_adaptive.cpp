@@ -494,12 +494,13 @@ GST_START_TEST (test_jitter_buffer_follows_jitter)
 GST_END_TEST;
 
 /* With an adaptive playout downstream the jitter buffer is a reorder window of the playout's
- * target less a packet, whatever the RTCP jitter says (the playout follows it itself). */
+ * target less a packet and a tick, whatever the RTCP jitter says (the playout follows it
+ * itself). */
 GST_START_TEST (test_reorder_window_follows_the_playout)
 {
   Settings initial = Run::start ();
   Controller c (Config (), initial);
-  auto report = [] (double jitter_ms, double target_ms, double jitter_target_ms = -1) {
+  auto report = [] (double jitter_ms, double target_ms) {
     vc::stats::Report r;
     r.rtt_ms = 40;
     r.send_kbps = 32;
@@ -508,25 +509,22 @@ GST_START_TEST (test_reorder_window_follows_the_playout)
     r.playout.known = true;
     r.playout.mode = "adaptive";
     r.playout.target_ms = target_ms;
-    r.playout.jitter_target_ms = jitter_target_ms;
     return r;
   };
   struct Step {
-    double jitter_ms, target_ms, jitter_target_ms;
+    double jitter_ms, target_ms;
     int window_ms;
   } steps[] = {
-    {1, 20, -1, 20},     /* one packet: min-latency (20) */
-    {30, 80, -1, 60},    /* 3 × 30 + 40 would be 130 */
-    {30, 100, -1, 80},
-    {2, 40, -1, 20},     /* down at once: a held packet behind a hole would be late anyway */
-    /* FEC's headroom (30 ms) is not the window's: it keeps time for the packet after a
-     * lost one, which a 30 ms window would hold */
-    {1, 50, 20, 20},
-    {30, 110, 80, 60},
-    {80, 500, -1, 400},  /* max-latency */
+    {1, 20, 20},     /* one packet: min-latency (20) */
+    {30, 80, 50},    /* 3 × 30 + 40 would be 130 */
+    {30, 100, 70},
+    {2, 40, 20},     /* down at once: a held packet behind a hole would be late anyway */
+    {1, 50, 20},     /* FEC's headroom: the packet after a hole leaves 30 ms before */
+    {30, 115, 90},   /* rounded up to 10 ms */
+    {80, 500, 400},  /* max-latency */
   };
   for (const auto &st : steps) {
-    Decision d = c.update (report (st.jitter_ms, st.target_ms, st.jitter_target_ms), DT);
+    Decision d = c.update (report (st.jitter_ms, st.target_ms), DT);
     g_print ("playout target %.0f ms, jitter %.0f ms: window %d ms (%s)\n", st.target_ms,
         st.jitter_ms, d.settings.jitter_buffer_ms, d.reason.c_str ());
     fail_unless_equals_int (d.settings.jitter_buffer_ms, st.window_ms);
