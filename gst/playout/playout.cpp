@@ -86,6 +86,7 @@ Playout::decode_packet (const Packet &p, int64_t skipped)
 {
   fec_capable_ = Decoder::can_carry_fec (p.payload.data (), p.payload.size ());
   count_slots (skipped, 1);
+  const size_t at = sync_.size ();
   const int n = decoder_.decode (p.payload.data (), p.payload.size (), &sync_);
   if (n < 0) {
     /* A packet libopus refuses: conceal its duration instead. */
@@ -93,6 +94,7 @@ Playout::decode_packet (const Packet &p, int64_t skipped)
   } else {
     stats_.packets_decoded++;
   }
+  fade_in_from (at);
   stats_.packets_lost += skipped;
   end_ts_ = p.timestamp + p.duration;
   buffer_.set_cursor (p.seq + 1);
@@ -111,6 +113,43 @@ Playout::may_cut_speech (double delay_ms, int64_t now_us)
   if (delay_ms >= t.goal_ms + SMALL_SURPLUS_PACKETS * delay_.packet_ms ())
     return true;
   return surplus_since_us_ >= 0 && now_us - surplus_since_us_ >= SPEECH_CUT_AFTER_MS * 1000;
+}
+
+/* 10 ms of concealment, faded past CONCEAL_FULL_MS of it (see there). */
+void
+Playout::conceal_tick ()
+{
+  const size_t before = sync_.size ();
+  decoder_.conceal (TICK_FRAMES, &sync_);
+  const int ch = config_.channels;
+  const int64_t full = static_cast<int64_t> (CONCEAL_FULL_MS) * RATE / 1000;
+  const int64_t fade = static_cast<int64_t> (CONCEAL_FADE_MS) * RATE / 1000;
+  const size_t frames = (sync_.size () - before) / ch;
+  for (size_t i = 0; i < frames; i++) {
+    const int64_t t = concealed_run_ + static_cast<int64_t> (i) - full;
+    conceal_gain_ = t <= 0 ? 1.f : t >= fade ? 0.f : 1.f - static_cast<float> (t) / fade;
+    for (int c = 0; c < ch; c++)
+      sync_[before + i * ch + c] *= conceal_gain_;
+  }
+  stats_.concealed_samples += TICK_FRAMES;
+  concealed_run_ += TICK_FRAMES;
+}
+
+/* After a faded concealment, the decoded audio from `at` (an index into sync_) fades in from
+ * the concealment's last gain over a tick. */
+void
+Playout::fade_in_from (size_t at)
+{
+  if (conceal_gain_ >= 1.f)
+    return;
+  const int ch = config_.channels;
+  const size_t frames = std::min<size_t> ((sync_.size () - at) / ch, TICK_FRAMES);
+  for (size_t i = 0; i < frames; i++) {
+    const float g = conceal_gain_ + (1.f - conceal_gain_) * (i + 1) / frames;
+    for (int c = 0; c < ch; c++)
+      sync_[at + i * ch + c] *= g;
+  }
+  conceal_gain_ = 1.f;
 }
 
 /* Decodes the packet at the cursor, or with allow_skip the first held one after a hole. */
@@ -214,13 +253,12 @@ Playout::pull (int64_t now_us, float *out)
         frames = (frames + Decoder::GRANULE - 1) / Decoder::GRANULE * Decoder::GRANULE;
         if (frames > Decoder::MAX_FRAMES) {
           /* A hole longer than libopus recovers in one call: conceal its start first. */
-          decoder_.conceal (TICK_FRAMES, &sync_);
-          stats_.concealed_samples += TICK_FRAMES;
-          concealed_run_ += TICK_FRAMES;
+          conceal_tick ();
           break;
         }
         const size_t before = sync_.size ();
         decoder_.decode_fec (p.payload.data (), p.payload.size (), frames, &sync_);
+        fade_in_from (before);
         if (frames > missing) {
           /* Concealment already played part of the hole, and libopus recovers no less than
            * the whole packet: take the surplus back by a period where it can, within the
@@ -245,11 +283,9 @@ Playout::pull (int64_t now_us, float *out)
         break;
       }
       case Operation::CONCEAL:
-        decoder_.conceal (TICK_FRAMES, &sync_);
-        stats_.concealed_samples += TICK_FRAMES;
         if (previous_ != Operation::CONCEAL)
           stats_.concealment_events++;
-        concealed_run_ += TICK_FRAMES;
+        conceal_tick ();
         break;
     }
     if (first_op)

@@ -50,6 +50,12 @@ namespace vc::playout {
  * as well once such a surplus has waited SPEECH_CUT_AFTER_MS for a silence (a tone, music,
  * someone who never pauses), and at once when the surplus is larger. */
 constexpr int LOSS_WINDOW = 100;
+/* A long concealment fades to silence: libopus' concealment of a stream that stopped (a peer
+ * gone, a long outage) is a buzz that goes on for as long as it is asked. Full concealment
+ * for CONCEAL_FULL_MS (a burst of five lost packets), then a linear fade to silence over
+ * CONCEAL_FADE_MS; the audio that follows a faded concealment fades in over a tick. */
+constexpr int CONCEAL_FULL_MS = 100;
+constexpr int CONCEAL_FADE_MS = 100;
 constexpr int HEADROOM_LOSSES = 2;
 constexpr int SMALL_SURPLUS_PACKETS = 2;
 constexpr int64_t SPEECH_CUT_AFTER_MS = 2000;
@@ -119,6 +125,8 @@ private:
   void count_slots (int64_t lost, int64_t received);
   int target_ms () const;
   bool take_and_decode_next (bool allow_skip);
+  void conceal_tick ();
+  void fade_in_from (size_t at);
   bool may_cut_speech (double delay_ms, int64_t now_us);
 
   Config config_;
@@ -128,6 +136,7 @@ private:
   std::vector<float> sync_, stretched_;
   int64_t end_ts_ = 0;           /* RTP timestamp after the last decoded packet */
   int64_t concealed_run_ = 0;    /* frames concealed since the last decoded packet */
+  float conceal_gain_ = 1;       /* the gain at the end of the last concealment */
   Operation previous_ = Operation::NORMAL;
   bool started_ = false;
   int64_t slot_ = 0;             /* packet slots played */

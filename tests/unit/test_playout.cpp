@@ -576,6 +576,45 @@ GST_START_TEST (test_start_headroom)
 }
 GST_END_TEST;
 
+/* A stream that stops (a peer gone) is concealed for CONCEAL_FULL_MS, faded to silence over
+ * CONCEAL_FADE_MS, then silent, however long nothing comes; when it comes back (an outage of
+ * a second) it fades in, without a step larger than the plain decode's, and plays on time. */
+GST_START_TEST (test_long_concealment_fades)
+{
+  const Encoded &e = encoded (6);
+  Playout::Config c;
+  c.start_with_headroom = false;
+  std::set<int> gone;
+  for (int n = LOST; n < LOST + 50; n++)
+    gone.insert (n); /* 1 s without a packet, from the middle of a syllable on */
+  Run clean = simulate (e, c, none);
+  Run r = simulate (e, c, none, gone);
+  /* Output tick k plays about packet k / 2 (the playout starts with the first packet). */
+  auto rms = [&] (size_t from_tick, size_t ticks) {
+    double sum = 0;
+    size_t n = 0;
+    for (size_t i = from_tick * TICK; i < (from_tick + ticks) * TICK && i < r.out.size (); i++, n++)
+      sum += r.out[i] * r.out[i];
+    return n ? std::sqrt (sum / n) : -1.0;
+  };
+  const size_t stop = 2 * LOST; /* the tick of packet LOST */
+  const double full = rms (stop, 8), faded = rms (stop + 22, 70);
+  const double step = max_step (r.out), ref_step = max_step (clean.out);
+  const double f = vc::tone::dominant_frequency (
+      std::vector<float> (r.out.begin () + (stop + 120) * TICK, r.out.end ()), RATE);
+  g_print ("long concealment: RMS %.4f in its first 80 ms, %.6f from 220 ms on (the speech "
+      "%.4f); after 1 s the stream comes back: %.1f Hz, largest step %.4f (plain decode %.4f), "
+      "delay at the end %.1f ms\n", full, faded, rms (stop - 100, 100), f, step, ref_step,
+      r.delay_ms.back ());
+  fail_unless (full > 0.01, "no concealment at first: RMS %f", full);
+  fail_unless (faded == 0, "the concealment still sounds after 220 ms: RMS %f", faded);
+  fail_unless (step <= 1.3 * ref_step, "a step of %f (the plain decode's largest %f)", step,
+      ref_step);
+  fail_unless (std::abs (f - F0) < 1.5, "dominant %f Hz", f);
+  fail_unless (r.delay_ms.back () < 15, "delay %f ms at the end", r.delay_ms.back ());
+}
+GST_END_TEST;
+
 /* Network input is untrusted: random payloads (some valid Opus TOCs, most not), random
  * sequence numbers and timestamps, duplicates and huge jumps. Nothing crashes, every tick
  * gives 10 ms of finite audio within [-1, 1] (libopus' float output of garbage passes ±1:
@@ -629,6 +668,7 @@ playout_suite (void)
   tcase_add_test (tc, test_loss_fec_headroom);
   tcase_add_test (tc, test_stereo_and_s16);
   tcase_add_test (tc, test_start_headroom);
+  tcase_add_test (tc, test_long_concealment_fades);
   tcase_add_test (tc, test_garbage);
   return s;
 }
