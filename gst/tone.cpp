@@ -10,16 +10,25 @@
 
 namespace vc::tone {
 
+namespace {
+constexpr float SILENT = 1.5f / 32768; /* within a 16-bit sample's ±1 of zero */
+}
+
 double
 dominant_frequency (const std::vector<float> &samples, int rate, double min_hz, double max_hz)
 {
+  /* Digital silence at the end is left out: a playout that went quiet after its peer left
+   * keeps playing zeros until the call ends. */
+  size_t end = samples.size ();
+  while (end > 0 && std::fabs (samples[end - 1]) < SILENT)
+    end--;
   size_t n = 1;
-  while (n * 2 <= samples.size () && n < (1u << 18))
+  while (n * 2 <= end && n < (1u << 18))
     n *= 2;
   if (n < 1024 || rate <= 0)
     return 0;
   /* The last n samples: the start of a call may hold silence or concealment. */
-  const size_t off = samples.size () - n;
+  const size_t off = end - n;
   std::vector<std::complex<double>> a (n);
   for (size_t i = 0; i < n; i++) {
     double w = 0.5 - 0.5 * std::cos (2 * M_PI * i / (n - 1));

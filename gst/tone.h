@@ -8,7 +8,8 @@
 namespace vc::tone {
 
 /* The frequency (Hz) with the most energy between min_hz and max_hz, by FFT with a Hann
- * window and parabolic interpolation; 0 when the audio is silent or too short. */
+ * window and parabolic interpolation, over the last 2^k samples (up to 2^18) before any
+ * digital silence at the end; 0 when the audio is silent or too short. */
 double dominant_frequency (const std::vector<float> &samples, int rate, double min_hz = 50,
     double max_hz = 8000);
 
