@@ -344,6 +344,21 @@ gst_voice_playout_loop (gpointer data)
   }
 }
 
+/* Flagged a source (it produces on its own clock), the element gets what a bin sends its
+ * sources: an application's EOS to the pipeline would go straight into the sink pad and end
+ * the playout ahead of the audio still on its way, which gets that EOS from its own sources
+ * upstream. It is left to come from there. */
+static gboolean
+gst_voice_playout_send_event (GstElement *element, GstEvent *event)
+{
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    GST_DEBUG_OBJECT (element, "EOS sent to the element: it comes from upstream");
+    gst_event_unref (event);
+    return TRUE;
+  }
+  return GST_ELEMENT_CLASS (parent_class)->send_event (element, event);
+}
+
 static GstStateChangeReturn
 gst_voice_playout_change_state (GstElement *element, GstStateChange transition)
 {
@@ -485,6 +500,7 @@ gst_voice_playout_class_init (GstVoicePlayoutClass *klass)
   gobject_class->set_property = gst_voice_playout_set_property;
   gobject_class->get_property = gst_voice_playout_get_property;
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_voice_playout_change_state);
+  element_class->send_event = GST_DEBUG_FUNCPTR (gst_voice_playout_send_event);
 
   g_object_class_install_property (gobject_class, PROP_FEC,
       g_param_spec_boolean ("fec", "FEC",
