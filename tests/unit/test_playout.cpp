@@ -492,10 +492,10 @@ encoded_tone (int seconds)
   return e;
 }
 
-/* A stream starts with the FEC headroom: loss may come from the first packet, and a delay
- * grown while packets are being lost grows by concealment. The headroom is reached by
- * expansion and, once LOSS_WINDOW packets have passed without loss, given back in the
- * pauses, not in the syllables. */
+/* With start_with_headroom a stream starts with the FEC headroom: loss may come from the
+ * first packet, and a delay grown while packets are being lost grows by concealment. The
+ * headroom is reached by expansion and, once LOSS_WINDOW packets have passed without loss,
+ * given back in the pauses, not in the syllables. */
 GST_START_TEST (test_start_headroom)
 {
   const Encoded &e = encoded (9, true);
@@ -517,6 +517,8 @@ GST_START_TEST (test_start_headroom)
     return -1.0;
   };
   Playout::Config c, speech_too, plain;
+  c.start_with_headroom = true;
+  speech_too.start_with_headroom = true;
   speech_too.silence_first = false;
   plain.start_with_headroom = false;
 

@@ -167,9 +167,7 @@ play (int packets, const std::set<int> &drop = {},
 GST_START_TEST (test_clean_is_the_decode)
 {
   const auto &e = vctest::encoded_speech (4);
-  /* Without FEC: with it, a stream starts with FEC's headroom (test_start_headroom in the
-   * playout's tests), which the start's expansions reach. */
-  Played p = play (150, {}, nullptr, FALSE);
+  Played p = play (150);
   /* Packet n arrives 3 ms before the tick that plays its first half: the output is the
    * plain decode, sample for sample. */
   for (size_t i = 0; i < p.out.size (); i++) {
