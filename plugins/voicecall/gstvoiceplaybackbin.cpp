@@ -8,9 +8,9 @@
  * voicecapturebin's echo canceller knows what the speakers play) and sent to the sink (by
  * default the speakers).
  *
- * With playout=adaptive the decoding is voiceplayout: a NetEq-class playout whose delay
- * follows the network's jitter, with FEC used only when the next packet is already here and
- * no fixed latency declared for it. playout=fixed (the default for now) is rtpopusdepay !
+ * With playout=adaptive (the default) the decoding is voiceplayout: a NetEq-class playout
+ * whose delay follows the network's jitter, with FEC used only when the next packet is
+ * already here and no fixed latency declared for it. playout=fixed is rtpopusdepay !
  * opusdec, which with fec=true declares 120 ms of latency.
  *
  * ## Example launch line
@@ -62,9 +62,9 @@ gst_voice_playout_mode_get_type (void)
 
 constexpr gboolean DEFAULT_PLC = TRUE;
 constexpr gboolean DEFAULT_FEC = TRUE;
-/* fixed until the adaptive playout is at least as good on speech through jitter and loss
- * (docs/results.md: it is far lower in latency, lower in STOI there). */
-constexpr GstVoicePlayoutMode DEFAULT_PLAYOUT = GST_VOICE_PLAYOUT_FIXED;
+/* adaptive since it holds speech through jitter and loss as well as the fixed chain, at half
+ * its latency (docs/results.md, the fourth round). */
+constexpr GstVoicePlayoutMode DEFAULT_PLAYOUT = GST_VOICE_PLAYOUT_ADAPTIVE;
 constexpr const char *PROBE_CAPS = "audio/x-raw, format=S16LE, rate=48000, layout=interleaved";
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK,
@@ -394,8 +394,8 @@ gst_voice_playback_bin_class_init (GstVoicePlaybackBinClass *klass)
       g_param_spec_enum ("playout", "Playout",
           "How received packets become audio: adaptive (voiceplayout: a delay that follows "
           "the network's jitter, about one packet on a clean path; use a small jitter buffer "
-          "in voicecall) or fixed (rtpopusdepay ! opusdec after voicecall's jitter buffer; "
-          "the default until adaptive also holds speech through heavy jitter and loss). "
+          "in voicecall) or fixed (rtpopusdepay ! opusdec after voicecall's jitter buffer, "
+          "which declares 120 ms with FEC). "
           "Set in the NULL or READY state.", GST_TYPE_VOICE_PLAYOUT_MODE, DEFAULT_PLAYOUT,
           static_cast<GParamFlags> (flags | GST_PARAM_MUTABLE_READY)));
 

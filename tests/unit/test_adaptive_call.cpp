@@ -282,6 +282,9 @@ GST_START_TEST (test_stats_report_the_playout)
   vc::GstPtr<GstElement> playback = vc::adopt (gst_bin_get_by_name (GST_BIN (b.pipeline.get ()),
       "playback"));
   gst_util_set_object_arg (G_OBJECT (playback.get ()), "playout", "adaptive");
+  vc::GstPtr<GstElement> fixed = vc::adopt (gst_bin_get_by_name (GST_BIN (a.pipeline.get ()),
+      "playback"));
+  gst_util_set_object_arg (G_OBJECT (fixed.get ()), "playout", "fixed");
   vc::test::pair (a, b);
   b.play ();
   a.play ();

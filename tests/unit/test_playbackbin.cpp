@@ -189,11 +189,11 @@ GST_START_TEST (test_property_defaults)
       G_PARAM_SPEC_VALUE_TYPE (g_object_class_find_property (G_OBJECT_GET_CLASS (
           playback.get ()), "playout")))), mode);
   fail_unless (v != nullptr);
-  fail_unless_equals_string (v->value_nick, "fixed");
-  auto decoder = child (playback.get (), "decoder");
-  GstPtr<GstElement> playout = vc::adopt (gst_bin_get_by_name (GST_BIN (playback.get ()),
-      "playout"));
-  fail_unless (playout.get () == nullptr);
+  fail_unless_equals_string (v->value_nick, "adaptive");
+  auto playout = child (playback.get (), "playout");
+  GstPtr<GstElement> decoder = vc::adopt (gst_bin_get_by_name (GST_BIN (playback.get ()),
+      "decoder"));
+  fail_unless (decoder.get () == nullptr);
   fail_unless (get_bool (playback.get (), "plc"));
   fail_unless (get_bool (playback.get (), "fec"));
   GstPtr<GstElement> sink;
