@@ -803,14 +803,19 @@ def check_short(rows):
             problems.append("the call at %s loss failed: %s" % (name, r.get("error") if r else "?"))
     if problems:
         return problems
-    if not clean["stoi"] > 0.9:
-        problems.append("STOI at 0 %% loss is %.3f, expected > 0.9" % clean["stoi"])
-    if not lossy["stoi"] < clean["stoi"]:
-        problems.append("STOI at 20 %% loss (%.3f) is not below 0 %% (%.3f)" % (
-            lossy["stoi"], clean["stoi"]))
-    if not lossy["stoi"] > 0.5:
-        problems.append("STOI at 20 %% loss is %.3f: concealment and FEC should keep it above "
-                        "0.5" % lossy["stoi"])
+    # The adaptive playout (voiceplaybackbin's default) time-stretches: its timeline moves a
+    # few ms at every stretch, which STOI placed per second scores as distortion, and more so
+    # on a loaded machine. Placed per 250 ms it scores the audio (see "What is measured").
+    key = "stoi_250ms" if clean.get("stoi_250ms") not in (None, "") and \
+        lossy.get("stoi_250ms") not in (None, "") else "stoi"
+    if not clean[key] > 0.9:
+        problems.append("%s at 0 %% loss is %.3f, expected > 0.9" % (key, clean[key]))
+    if not lossy[key] < clean[key]:
+        problems.append("%s at 20 %% loss (%.3f) is not below 0 %% (%.3f)" % (
+            key, lossy[key], clean[key]))
+    if not lossy[key] > 0.5:
+        problems.append("%s at 20 %% loss is %.3f: concealment and FEC should keep it above "
+                        "0.5" % (key, lossy[key]))
     for name, r in (("0 %", clean), ("20 %", lossy)):
         lat = r.get("latency_ms")
         if lat in (None, "") or not DELAY_MS < lat < 1000:
