@@ -8,6 +8,8 @@
 
 namespace vc::cli {
 
+constexpr gint64 HANG_UP_MESSAGES_S = 2;
+
 Runner::Runner () : loop_ (adopt (g_main_loop_new (nullptr, FALSE))) {}
 
 Runner::~Runner ()
@@ -148,11 +150,21 @@ Runner::run (double seconds)
   g_main_loop_run (loop_.get ());
 
   /* Element messages already posted when the loop stopped (a session's end that came with
-   * the error that stopped us) still count. */
+   * the error that stopped us) still count, and after a hang-up those still awaited (see
+   * awaiting_messages). */
   if (on_element_message)
     for (auto &e : pipelines_) {
       GstPtr<GstBus> bus = adopt (gst_element_get_bus (e.pipeline.get ()));
-      while (GstMessage *m = gst_bus_pop_filtered (bus.get (), GST_MESSAGE_ELEMENT)) {
+      const gint64 until = g_get_monotonic_time () + HANG_UP_MESSAGES_S * G_USEC_PER_SEC;
+      for (;;) {
+        GstMessage *m = gst_bus_pop_filtered (bus.get (), GST_MESSAGE_ELEMENT);
+        if (!m && hung_up_ && awaiting_messages && awaiting_messages ()) {
+          const gint64 left = until - g_get_monotonic_time ();
+          if (left > 0)
+            m = gst_bus_timed_pop_filtered (bus.get (), left * GST_USECOND, GST_MESSAGE_ELEMENT);
+        }
+        if (!m)
+          break;
         on_element_message (e.pipeline.get (), m);
         gst_message_unref (m);
       }

@@ -24,6 +24,10 @@ public:
   int run (double seconds);
   /* Called for every element message of a pipeline (bus messages from voicecall, level). */
   std::function<void (GstElement *pipeline, GstMessage *message)> on_element_message;
+  /* After a hang-up, while this says so, element messages are awaited for up to
+   * HANG_UP_MESSAGES_S after the loop stopped: a session posts its end once its webrtcbin
+   * has stopped, which may come after its audio's EOS ended the pipeline. */
+  std::function<bool ()> awaiting_messages;
   /* Called once every pipeline is PLAYING (or live and on its way), before the loop runs:
    * not called when one failed to start. */
   std::function<void ()> on_started;
