@@ -638,9 +638,9 @@ run_party (const char *role, const std::string &description, const CommonOptions
     if (track (&status, m) && caller)
       runner.hang_up ();
   };
-  /* Our hang-up's end of the call, posted once its webrtcbin has stopped (the exit status and
-   * the "ended" line come from it). */
-  runner.awaiting_messages = [&status, caller] { return caller && !status.any_ended; };
+  /* After our hang-up, the end of every call still on (posted once its webrtcbin has stopped;
+   * the "ended" lines and a caller's exit status come from it). */
+  runner.awaiting_messages = [&status] { return !status.calls.empty (); };
   if (!o.quiet)
     runner.on_tick = [&status, role] { print_status (status, role); };
   GstPtr<GstElement> call = adopt (gst_bin_get_by_name (GST_BIN (pipeline), "call"));
