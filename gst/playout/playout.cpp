@@ -101,6 +101,13 @@ Playout::decode_packet (const Packet &p, int64_t skipped)
   concealed_run_ = 0;
 }
 
+/* The decision's thresholds for the target now (decision.h). */
+Thresholds
+Playout::current_thresholds () const
+{
+  return thresholds (target_ms (), delay_.packet_ms (), TICK_FRAMES * 1000 / DelayManager::RATE);
+}
+
 /* Whether acceleration may remove a period of sound, not only of silence (see
  * SMALL_SURPLUS_PACKETS). */
 bool
@@ -108,8 +115,7 @@ Playout::may_cut_speech (double delay_ms, int64_t now_us)
 {
   if (!config_.silence_first)
     return true;
-  const int tick_ms = TICK_FRAMES * 1000 / DelayManager::RATE;
-  const Thresholds t = thresholds (target_ms (), delay_.packet_ms (), tick_ms);
+  const Thresholds t = current_thresholds ();
   if (delay_ms >= t.goal_ms + SMALL_SURPLUS_PACKETS * delay_.packet_ms ())
     return true;
   return surplus_since_us_ >= 0 && now_us - surplus_since_us_ >= SPEECH_CUT_AFTER_MS * 1000;
@@ -178,14 +184,10 @@ Playout::pull (int64_t now_us, float *out)
   const int ch = config_.channels;
   auto sync_frames = [&] () { return static_cast<int> (sync_.size () / ch); };
   const double delay = delay_.delay_ms (end_ts_ - sync_frames (), now_us);
-  {
-    const int tick_ms = TICK_FRAMES * 1000 / DelayManager::RATE;
-    const Thresholds t = thresholds (target_ms (), delay_.packet_ms (), tick_ms);
-    if (delay <= t.accelerate_above_ms)
-      surplus_since_us_ = -1;
-    else if (surplus_since_us_ < 0)
-      surplus_since_us_ = now_us;
-  }
+  if (delay <= current_thresholds ().accelerate_above_ms)
+    surplus_since_us_ = -1;
+  else if (surplus_since_us_ < 0)
+    surplus_since_us_ = now_us;
 
   Operation op = Operation::NORMAL;
   bool first_op = true;

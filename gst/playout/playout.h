@@ -130,6 +130,7 @@ private:
   void conceal_tick ();
   void fade_in_from (size_t at);
   bool may_cut_speech (double delay_ms, int64_t now_us);
+  Thresholds current_thresholds () const;
 
   Config config_;
   PacketBuffer buffer_;
